@@ -1,0 +1,51 @@
+/**
+ * Global (all-variables-together) tensor helpers that components share. They run on the
+ * device and return device scalars: no host reads.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedTensors } from './types.js';
+
+/** Σ over every tensor of Σ x², as one device scalar (0 for an empty list). */
+export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
+  if (tensors.length === 0) return tf.scalar(0);
+  return tf.addN(tensors.map((t) => tf.sum(tf.square(t)))) as tf.Scalar;
+}
+
+/** The global L2 norm ‖(x₁, …, xₙ)‖₂ over every tensor together. */
+export function globalNorm(tensors: readonly tf.Tensor[] | NamedTensors): tf.Scalar {
+  return tf.sqrt(sumOfSquares(Array.isArray(tensors) ? tensors : Object.values(tensors)));
+}
+
+/** Σ over the names both maps have of Σ aᵢbᵢ: the global dot product. */
+export function globalDot(a: NamedTensors, b: NamedTensors): tf.Scalar {
+  const terms = Object.keys(a)
+    .filter((name) => b[name] !== undefined)
+    .map((name) => tf.sum(tf.mul(a[name]!, b[name]!)));
+  if (terms.length === 0) return tf.scalar(0);
+  return tf.addN(terms) as tf.Scalar;
+}
+
+/** Apply `fn` to every entry of a named map, keeping the names. */
+export function mapNamed(tensors: NamedTensors, fn: (tensor: tf.Tensor, name: string) => tf.Tensor): NamedTensors {
+  const out: NamedTensors = {};
+  for (const [name, tensor] of Object.entries(tensors)) out[name] = fn(tensor, name);
+  return out;
+}
+
+/** Entries of `tensors` for the given variables only (in their order), skipping missing ones. */
+export function pickNamed(tensors: NamedTensors, variables: readonly { name: string }[]): NamedTensors {
+  const out: NamedTensors = {};
+  for (const v of variables) {
+    const t = tensors[v.name];
+    if (t !== undefined) out[v.name] = t;
+  }
+  return out;
+}
+
+/** ρ·x/(‖x‖₂ + ε) for every entry, with one global norm: the SAM direction. A zero input gives zeros. */
+export function normalizeGlobal(tensors: NamedTensors, rho: tf.Scalar | number, normEpsilon: number): NamedTensors {
+  const scale = tf.div(rho, tf.add(globalNorm(tensors), normEpsilon));
+  return mapNamed(tensors, (t) => tf.mul(t, scale));
+}

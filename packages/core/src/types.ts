@@ -1,0 +1,205 @@
+/**
+ * The small core interface every flatmin component implements.
+ *
+ * A component (perturbation, schedule, combiner, averager) is a plain object made by a
+ * factory. Like an optax transform it keeps no hidden state: the optimizer holds each
+ * component's {@link ComponentState}, passes it in, and stores what the component
+ * returns. That is what lets `getWeights`/`setWeights` save and restore everything.
+ *
+ * Rules for implementers:
+ * - Methods run inside a `tf.tidy` opened by the optimizer: return every tensor you want
+ *   to keep (in the result or the new state); everything else is disposed for you.
+ * - Never read a tensor on the host (`dataSync`, `arraySync`, `data`) in a step: keep
+ *   decisions on the device, or as JS numbers in the state.
+ * - Key per-variable state by `Variable.name` (e.g. `` `${v.name}:momentum` ``), never by
+ *   position. A key that is missing means "no state yet": create it lazily.
+ * - Draw every random number from `context.random` so a seed reproduces a run.
+ *
+ * @module
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** Tensors keyed by `Variable.name`. */
+export type NamedTensors = Record<string, tf.Tensor>;
+
+/** A JSON value, for component configs that `getConfig` serializes. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A component's explicit state: tensors (kept on the device) and host numbers
+ * (counters, running scalars decided on the host), keyed by name. Numbers round-trip
+ * exactly through `getWeights`/`setWeights` (stored as their float64 bits).
+ */
+export type ComponentState = Readonly<Record<string, tf.Tensor | number>>;
+
+/**
+ * The seeded random source every random draw in a step comes from. Host draws use a
+ * small counter-free PRNG (sfc32); device draws get their seed from it, so one `seed`
+ * reproduces a run bit for bit on the same backend. Its state is saved by `getWeights`.
+ */
+export interface RandomSource {
+  /** A float in [0, 1) drawn on the host. */
+  uniform(): number;
+  /** A fresh 32-bit integer seed for a tfjs random op (`tf.randomNormal(shape, 0, 1, 'float32', seed)`). */
+  nextSeed(): number;
+  /** Standard-normal noise of `shape`, drawn on the device with a seed from this source. */
+  normal(shape: readonly number[]): tf.Tensor;
+  /** Uniform noise in [min, max) of `shape`, drawn on the device with a seed from this source. */
+  uniformTensor(shape: readonly number[], min?: number, max?: number): tf.Tensor;
+}
+
+/** What every component method receives. */
+export interface BaseContext {
+  /** Completed optimizer updates before this one (0 on the first step). */
+  readonly step: number;
+  /** The seeded random source. */
+  readonly random: RandomSource;
+  /** Small constant added to norms so that a zero vector gives ε = 0, never NaN (1e-12). */
+  readonly normEpsilon: number;
+}
+
+/** Context of {@link Perturbation.compute}. */
+export interface PerturbationContext extends BaseContext {
+  /** The variables to perturb (the optimizer's `scope`), in a stable order. */
+  readonly variables: readonly tf.Variable[];
+  /**
+   * Clean gradients ∇L(w) of the perturbed variables, or `null` when no clean pass
+   * was made (`needsGradient: false` and no combiner/schedule asked for one).
+   * A variable the loss does not reach has no entry.
+   */
+  readonly grads: NamedTensors | null;
+  /** The clean loss, or `null` when no clean pass was made. */
+  readonly loss: tf.Scalar | null;
+  /** The radius for this step: the schedule's ρ(t) or the perturbation's own `rho`. */
+  readonly rho: tf.Scalar;
+}
+
+/** Context of the `observe` hooks, called after a sharp step's adversarial pass. */
+export interface ObserveContext extends BaseContext {
+  readonly variables: readonly tf.Variable[];
+  /** Clean gradients (null when no clean pass was made). */
+  readonly grads: NamedTensors | null;
+  /** Gradients at the perturbed point, ∇L(w + ε), of the updated variables. */
+  readonly gradsAdv: NamedTensors;
+  /** The perturbation that was applied. */
+  readonly epsilon: NamedTensors;
+  readonly rho: tf.Scalar;
+}
+
+/** Where to look for the worst case: builds ε. */
+export interface Perturbation {
+  readonly kind: 'perturbation';
+  /** The factory name (`'gradient'`, `'adaptive'`, ...): how `getConfig` finds it again. */
+  readonly name: string;
+  /** The factory options, as JSON, for `getConfig`/`fromConfig`. */
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /** The default radius ρ (a schedule may override it per step). */
+  readonly rho: number;
+  /** Whether `compute` needs the clean gradient. `false` saves the clean pass (pure-noise methods). */
+  readonly needsGradient: boolean;
+  /**
+   * Build ε for every perturbed variable (a missing entry means ε = 0 for that variable).
+   * Return the new state too when the component keeps any.
+   */
+  compute(context: PerturbationContext, state: ComponentState): { epsilon: NamedTensors; state?: ComponentState };
+  /** Optional: see the adversarial gradient after a sharp step (e.g. to build the next step's ε from it). */
+  observe?(context: ObserveContext, state: ComponentState): ComponentState;
+}
+
+/** A schedule's verdict for one step. */
+export interface ScheduleDecision {
+  /** Take the two-pass sharp step (true) or a plain one-pass step (false). */
+  readonly sharp: boolean;
+  /** The radius for this step; defaults to the perturbation's `rho`. A device scalar keeps learned ρ off the host. */
+  readonly rho?: number | tf.Scalar;
+}
+
+/** Context of {@link Schedule.decide} and {@link Schedule.adjust}. */
+export interface ScheduleContext extends BaseContext {
+  readonly variables: readonly tf.Variable[];
+  /** Clean gradients: present in `decide` only when the schedule sets `needsGradient`, always in `adjust`. */
+  readonly grads: NamedTensors | null;
+  readonly loss: tf.Scalar | null;
+}
+
+/** When to pay for the second pass, and with which ρ. */
+export interface Schedule {
+  readonly kind: 'schedule';
+  readonly name: string;
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /** Set when `decide` needs the clean gradient (AE-SAM): the clean pass then runs before `decide`. */
+  readonly needsGradient?: boolean;
+  decide(context: ScheduleContext, state: ComponentState): { decision: ScheduleDecision; state?: ComponentState };
+  /** Optional: on non-sharp steps, change the clean gradient before the base optimizer sees it (LookSAM). */
+  adjust?(context: ScheduleContext & { readonly grads: NamedTensors }, state: ComponentState): { grads: NamedTensors; state?: ComponentState };
+  /** Optional: after a sharp step, see g and g_adv (LookSAM stores its g_v here). */
+  observe?(context: ObserveContext, state: ComponentState): ComponentState;
+}
+
+/** Context of {@link Combiner.combine}. */
+export interface CombineContext extends BaseContext {
+  /** The updated variables. */
+  readonly variables: readonly tf.Variable[];
+  /** Clean gradients g (present when `needsGradient` is true). */
+  readonly grads: NamedTensors | null;
+  /** Adversarial gradients g_adv = ∇L(w + ε). */
+  readonly gradsAdv: NamedTensors;
+  readonly epsilon: NamedTensors;
+  readonly rho: tf.Scalar;
+}
+
+/** How the clean and adversarial gradients make the update direction. */
+export interface Combiner {
+  readonly kind: 'combiner';
+  readonly name: string;
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /** Whether `combine` needs the clean gradient (forces the clean pass). */
+  readonly needsGradient: boolean;
+  combine(context: CombineContext, state: ComponentState): { grads: NamedTensors; state?: ComponentState };
+}
+
+/** Context of {@link Averager.update}. */
+export interface AveragerContext extends BaseContext {
+  /** The updated variables, after the base optimizer's update of this step. */
+  readonly variables: readonly tf.Variable[];
+}
+
+/** Which weights to keep: a running average of the trajectory (SWA, EMA, ...). */
+export interface Averager {
+  readonly kind: 'averager';
+  readonly name: string;
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /** Called after every update with the new weights. */
+  update(context: AveragerContext, state: ComponentState): ComponentState;
+  /** The averaged weights in `state`, keyed by variable name (used by `apply()`). */
+  averaged(state: ComponentState): NamedTensors;
+  /** Optional extra `model.fit` callback hooks (SWAD reads the validation loss here). */
+  callbackHooks?(handle: AveragerHandle): FitCallbackHooks;
+}
+
+/** The subset of tfjs-layers' `CustomCallbackArgs` flatmin uses (plain functions: no tfjs-layers import needed). */
+export interface FitCallbackHooks {
+  onTrainBegin?: (logs?: Record<string, unknown>) => void | Promise<void>;
+  onTrainEnd?: (logs?: Record<string, unknown>) => void | Promise<void>;
+  onEpochBegin?: (epoch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+  onBatchBegin?: (batch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+}
+
+/** Control over an attached averager: swap the averaged weights in and out, or hook it into `model.fit`. */
+export interface AveragerHandle {
+  /** The averager component. */
+  readonly component: Averager;
+  /** Copy the averaged weights into the variables (the current weights are kept for `restore()`). */
+  apply(): void;
+  /** Put back the weights `apply()` replaced. */
+  restore(): void;
+  /** Whether `apply()` is in effect. */
+  readonly applied: boolean;
+  /**
+   * A `model.fit` callback: with `applyOnTrainEnd` (default true) the model ends training
+   * holding the averaged weights, plus the averager's own hooks.
+   */
+  callback(options?: { applyOnTrainEnd?: boolean }): FitCallbackHooks;
+}
