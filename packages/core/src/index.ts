@@ -4,8 +4,12 @@
  *
  * @packageDocumentation
  */
+export * from './combiners.js';
 export * from './errors.js';
+export * from './optimizer.js';
 export * from './random.js';
 export * from './registry.js';
+export * from './schedule.js';
+export * from './state.js';
 export * from './tensor-math.js';
 export type * from './types.js';

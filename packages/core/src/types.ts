@@ -79,10 +79,8 @@ export interface ObserveContext extends BaseContext {
   readonly variables: readonly tf.Variable[];
   /** Clean gradients (null when no clean pass was made). */
   readonly grads: NamedTensors | null;
-  /** Gradients at the perturbed point, ∇L(w + ε), of the updated variables. */
+  /** Gradients at the perturbed point, ∇L(w + ε), of the updated and the perturbed variables. */
   readonly gradsAdv: NamedTensors;
-  /** The perturbation that was applied. */
-  readonly epsilon: NamedTensors;
   readonly rho: tf.Scalar;
 }
 
@@ -144,7 +142,6 @@ export interface CombineContext extends BaseContext {
   readonly grads: NamedTensors | null;
   /** Adversarial gradients g_adv = ∇L(w + ε). */
   readonly gradsAdv: NamedTensors;
-  readonly epsilon: NamedTensors;
   readonly rho: tf.Scalar;
 }
 

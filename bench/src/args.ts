@@ -1,0 +1,68 @@
+/** Command-line flags of the step-time benchmark. */
+import { parseArgs } from 'node:util';
+
+export type BackendName = 'cpu' | 'wasm';
+
+export interface BenchOptions {
+  /** Timed rounds; each runs a block of base steps and a block of SAM steps. */
+  readonly rounds: number;
+  /** Steps per block (k). */
+  readonly steps: number;
+  /** Force a backend instead of `useBestBackend()`'s choice. */
+  readonly backend?: BackendName;
+}
+
+export const DEFAULTS = { rounds: 15, steps: 10 } as const;
+
+export const USAGE = `Usage: pnpm bench [-- flags]      (or: node dist/step-time.js [flags] in bench)
+
+Step time, peak memory and host reads of SAM (sharpnessAware + gradient({ rho: 0.05 }))
+against its base optimizer (SGD), MLP 784-256-256-10, batch 128, synthetic data.
+
+Flags:
+  --rounds N       timed rounds, each a block of base steps then a block of SAM steps (default ${DEFAULTS.rounds})
+  --steps N        steps per block                                                     (default ${DEFAULTS.steps})
+  --backend NAME   cpu or wasm (default: the best one installed)
+  --help           show this text
+`;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parseBenchArgs(argv: readonly string[]): { help: true } | ({ help: false } & BenchOptions) {
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        rounds: { type: 'string' },
+        steps: { type: 'string' },
+        backend: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.split('. ')[0]!.replace(/\.$/, '') : String(error));
+  }
+  if (values['help']) return { help: true };
+  const integer = (key: 'rounds' | 'steps') => {
+    const text = values[key];
+    if (text === undefined) return DEFAULTS[key];
+    if (typeof text !== 'string' || !/^\d+$/.test(text.trim()) || Number(text) < 1) {
+      throw new UsageError(`--${key} must be an integer >= 1, got '${text}'`);
+    }
+    return Number(text);
+  };
+  const backend = values['backend'];
+  if (backend !== undefined && backend !== 'cpu' && backend !== 'wasm') {
+    throw new UsageError(`--backend must be 'cpu' or 'wasm', got '${backend}'`);
+  }
+  return { help: false, rounds: integer('rounds'), steps: integer('steps'), ...(backend !== undefined ? { backend } : {}) };
+}

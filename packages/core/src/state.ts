@@ -1,0 +1,39 @@
+/**
+ * Bookkeeping for component state: replacing a state disposes the tensors the new one
+ * no longer holds; numbers are saved exactly as their float64 bits.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ComponentState } from './types.js';
+
+/** The tensors of a state. */
+export function stateTensors(state: ComponentState): tf.Tensor[] {
+  return Object.values(state).filter((value): value is tf.Tensor => typeof value !== 'number');
+}
+
+/** Keep every tensor of `next`, then dispose the tensors of `previous` that `next` does not hold. */
+export function replaceState(previous: ComponentState, next: ComponentState): ComponentState {
+  const keep = new Set(stateTensors(next));
+  for (const tensor of keep) tf.keep(tensor);
+  for (const tensor of stateTensors(previous)) if (!keep.has(tensor) && !tensor.isDisposed) tensor.dispose();
+  return next;
+}
+
+/** Dispose every tensor of a state. */
+export function disposeState(state: ComponentState): void {
+  for (const tensor of stateTensors(state)) if (!tensor.isDisposed) tensor.dispose();
+}
+
+/** A number as an int32 tensor of its two float64 words: round-trips any double exactly. */
+export function encodeNumber(value: number): tf.Tensor {
+  const words = new Int32Array(new Float64Array([value]).buffer);
+  return tf.tensor1d(words, 'int32');
+}
+
+/** The inverse of {@link encodeNumber} (reads the tensor: only for `setWeights`). */
+export async function decodeNumber(tensor: tf.Tensor): Promise<number> {
+  const data = await tensor.data();
+  if (data.length !== 2) throw new Error(`flatmin: a saved number has 2 int32 words, got ${data.length}`);
+  return new Float64Array(Int32Array.from(data as ArrayLike<number>).buffer)[0]!;
+}
