@@ -60,3 +60,15 @@ it('describeBackend reports the backend, Node and the thread count', async () =>
   // tfjs-backend-wasm does not use threads in Node.js.
   expect(describeBackend()).toEqual({ name: 'wasm', isNode: true, threads: 1 });
 });
+
+it('documented caveat: wasm has no Conv2DBackpropFilter, so CNNs do not train on it (cpu does)', async () => {
+  const filterGradient = () =>
+    tf.tidy(() => {
+      const image = tf.ones([1, 5, 5, 1]) as tf.Tensor4D;
+      const gradient = tf.grad((filter: tf.Tensor) => tf.sum(tf.conv2d(image, filter as tf.Tensor4D, 1, 'same')));
+      return Array.from(gradient(tf.ones([3, 3, 1, 1])).dataSync());
+    });
+  expect(filterGradient()).toHaveLength(9); // cpu
+  await useBestBackend({ order: ['wasm'], log: false });
+  expect(filterGradient).toThrow(/Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'/);
+});

@@ -368,6 +368,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       if (epsilonNorm !== null) owned.push(epsilonNorm);
       // Adversarial gradients of the updated and the perturbed variables (observers may need both).
       const needsAll = this.perturbation.observe !== undefined || this.schedule.observe !== undefined;
+      if (clean !== null && !this.telemetryEnabled && !this.combiner.needsGradient && !needsAll) {
+        // Nobody needs g any more: free it before the adversarial pass (lower peak memory).
+        this.disposeUnlessState([...Object.values(clean.sum), ...Object.values(clean.mean)]);
+        clean = { loss: clean.loss, sum: {}, mean: {} };
+      }
       const adversarialPass = this.adversarialPass(adversarialFs, epsilon, perturbedVariables, needsAll ? gradientVariables : updateVariables);
       owned.push(...Object.values(adversarialPass.grads), adversarialPass.loss);
       const adversarialUpdate = pickNamed(adversarialPass.grads, updateVariables);

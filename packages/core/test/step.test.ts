@@ -287,11 +287,11 @@ describe('averager', () => {
     const handle = optimizer.averager!;
     handle.apply();
     expect(handle.applied).toBe(true);
-    flatten(model.read()).forEach((v, j) => expect(v).toBeCloseTo(mean[j]!, 6));
+    for (const [j, v] of flatten(model.read()).entries()) expect(v).toBeCloseTo(mean[j]!, 6);
     handle.restore();
     expect(model.read()).toEqual(current);
     await handle.callback().onTrainEnd?.();
-    flatten(model.read()).forEach((v, j) => expect(v).toBeCloseTo(mean[j]!, 6));
+    for (const [j, v] of flatten(model.read()).entries()) expect(v).toBeCloseTo(mean[j]!, 6);
     handle.restore();
     optimizer.dispose();
     model.dispose();
