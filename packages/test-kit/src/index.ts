@@ -5,3 +5,4 @@
  */
 export * from './harness.js';
 export * from './linear.js';
+export * from './readme.js';
