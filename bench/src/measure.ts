@@ -74,39 +74,48 @@ export async function stepMemory(step: Step): Promise<StepMemory> {
   return { peakExtraBytes: profile.peakBytes - before, newBytes: profile.newBytes, newTensors: profile.newTensors };
 }
 
+/** What {@link countHostReads} found. */
+export interface HostReads {
+  /** Reads made by the step's own code (`dataSync`, `data`, `arraySync`, ...): the ones that stall a device. */
+  readonly step: number;
+  /**
+   * Reads a backend makes inside its own kernels (the cpu backend's `Tile` reads its input
+   * buffer, which already lives on the host). Not a sync; reported for completeness.
+   */
+  readonly insideKernels: number;
+}
+
 /**
- * Count the backend's reads to the host (`readSync` and `read`, each call counted once
- * even when `read` calls `readSync` inside) while `steps` steps run.
+ * Count calls of the backend's `readSync` and `read` while `steps` steps run (a `read` that
+ * calls `readSync` counts once), split by whether a kernel was running at the time.
  */
-export function countHostReads(step: Step, steps: number): number {
+export function countHostReads(step: Step, steps: number): HostReads {
+  const engine = tf.engine();
   const backend = tf.backend();
   const readSync = backend.readSync;
   const read = backend.read;
-  let reads = 0;
-  let inside = 0;
-  backend.readSync = function (this: typeof backend, ...args: Parameters<typeof readSync>) {
-    if (inside === 0) reads++;
-    inside++;
-    try {
-      return readSync.apply(this, args);
-    } finally {
-      inside--;
-    }
-  };
-  backend.read = function (this: typeof backend, ...args: Parameters<typeof read>) {
-    if (inside === 0) reads++;
-    inside++;
-    try {
-      return read.apply(this, args);
-    } finally {
-      inside--;
-    }
-  };
+  const counts = { step: 0, insideKernels: 0 };
+  let depth = 0;
+  const counted = <Args extends unknown[], Result>(method: (...args: Args) => Result) =>
+    function (this: typeof backend, ...args: Args): Result {
+      if (depth === 0) {
+        if (engine.state.kernelDepth > 0) counts.insideKernels++;
+        else counts.step++;
+      }
+      depth++;
+      try {
+        return method.apply(this, args);
+      } finally {
+        depth--;
+      }
+    };
+  backend.readSync = counted(readSync);
+  backend.read = counted(read);
   try {
     for (let i = 0; i < steps; i++) step();
   } finally {
     backend.readSync = readSync;
     backend.read = read;
   }
-  return reads;
+  return counts;
 }

@@ -29,9 +29,9 @@ export type ParsedArgs = { readonly help: true } | ({ readonly help: false } & D
 /** The full run: a meaningful SGD-vs-SAM comparison in a few minutes on 2 cores (wasm). */
 export const DEFAULTS = { epochs: 10, train: 8000, test: 2000, batch: 64, rho: 0.05, lr: 0.1, seed: 1 } as const;
 /** `--quick`: the whole demo in well under a minute. Explicit flags still win. */
-export const QUICK_DEFAULTS = { ...DEFAULTS, epochs: 3, train: 2000, test: 1000 } as const;
+export const QUICK_DEFAULTS = { ...DEFAULTS, epochs: 5, train: 4000, test: 1000 } as const;
 
-export const USAGE = `Usage: pnpm demo [-- flags]      (or: node dist/demo.js [flags] in examples/mnist)
+export const USAGE = `Usage: pnpm demo [flags]      (or, in examples/mnist: node dist/demo.js [flags])
 
 Trains an MLP (784-256-256-10) on real MNIST digits twice, with plain SGD and with
 SAM (sharpnessAware + gradient({ rho })), from the same initial weights and data
@@ -83,7 +83,7 @@ export function parseDemoArgs(argv: readonly string[]): ParsedArgs {
       },
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message.split('. ')[0]!.replace(/\.$/, '') : String(error));
+    throw new UsageError(describeParseError(error));
   }
   if (values['help']) return { help: true };
 
@@ -125,4 +125,12 @@ export function parseDemoArgs(argv: readonly string[]): ParsedArgs {
     seed: integer('seed', 0),
     ...(backend !== undefined ? { backend } : {}),
   };
+}
+
+/** The first sentence of node's parseArgs error, plus a hint for values that start with '-'. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const first = message.split(/\.(?:\s|$)/)[0]!;
+  const flag = /^Option '(--[a-z-]+)' argument is ambiguous/.exec(first)?.[1];
+  return flag === undefined ? first : `${first}: write ${flag}=VALUE for a value that starts with '-'`;
 }

@@ -22,13 +22,17 @@ export interface DemoReport {
 }
 
 /** Run the demo for a command line; returns the process exit code (0 ok, 2 bad flags). */
-export async function main(argv: readonly string[], output: Output = process.stdout): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  output: Output = process.stdout,
+  errors: Output = process.stderr,
+): Promise<number> {
   let parsed: ReturnType<typeof parseDemoArgs>;
   try {
     parsed = parseDemoArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    output.write(`error: ${error.message}\n\n${USAGE}`);
+    errors.write(`error: ${error.message}\nRun with --help to see the flags.\n`);
     return 2;
   }
   if (parsed.help) {
@@ -44,7 +48,7 @@ export async function runDemo(options: DemoOptions, output: Output): Promise<Dem
   const backend = await selectBackend(options.backend);
   output.write(
     `MNIST MLP 784-256-256-10 | ${options.train} train / ${options.test} test | ` +
-      `${options.epochs} epochs × batch ${options.batch} | lr ${options.lr}, rho ${options.rho}, seed ${options.seed} | backend ${backend}\n`,
+      `${options.epochs} epoch${options.epochs === 1 ? '' : 's'} × batch ${options.batch} | lr ${options.lr}, rho ${options.rho}, seed ${options.seed} | backend ${backend}\n`,
   );
 
   const raw = loadMnist(options.train, options.test);

@@ -464,8 +464,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     for (const variable of Object.values(tf.engine().registeredVariables)) {
       if (perturbed.has(variable.name) || !variable.trainable) snapshots.push([variable, tf.clone(variable)]);
     }
+    // Tensors the loss closure keeps during this pass are recorded (and disposed below) by
+    // wrapping the engine's keep for the duration of the pass: tf.keep calls engine.keep.
     const engine = tf.engine();
     const originalKeep = engine.keep;
+    const keepWasOwn = Object.hasOwn(engine, 'keep');
     const keptDuringPass: tf.Tensor[] = [];
     let results: Gradients[] = [];
     try {
@@ -482,7 +485,8 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       }
       results = fs.map((f) => this.gradientsOf(f, gradientVariables));
     } finally {
-      engine.keep = originalKeep;
+      if (keepWasOwn) engine.keep = originalKeep;
+      else delete (engine as { keep?: unknown }).keep;
       for (const [variable, snapshot] of snapshots) {
         if (variable.dataId !== snapshot.dataId) variable.assign(snapshot);
         snapshot.dispose();
