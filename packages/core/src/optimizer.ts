@@ -14,7 +14,7 @@ import { SeededRandom } from './random.js';
 import { type ComponentKind, lookupComponent } from './registry.js';
 import { always } from './schedule.js';
 import { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors } from './state.js';
-import { globalDot, globalNorm, mapNamed, pickNamed } from './tensor-math.js';
+import { globalDot, globalNorm, mapNamed, pickNamed, sumOfSquares } from './tensor-math.js';
 import type {
   Averager,
   AveragerHandle,
@@ -350,7 +350,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
         this.recordTelemetry(clean.mean, null, null, rho, updateVariables);
         this.lastSharp = false;
         this.applyUpdate(grads, clean.loss, updateVariables);
-        return finishLoss(tf.keep(clean.loss.clone()), returnCost);
+        return returnCost ? tf.keep(clean.loss.clone()) : null;
       }
 
       // Sharp step.
@@ -361,20 +361,56 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       }
       const perturbationGrads = clean === null ? null : this.perturbationGradients(clean.sum, perturbedVariables);
       if (perturbationGrads !== null) owned.push(...Object.values(perturbationGrads));
+      let sharedGradNorm: tf.Scalar | null = null;
+      const gradNormOnce = (): tf.Scalar => {
+        if (sharedGradNorm === null) {
+          const grads = perturbationGrads ?? {};
+          sharedGradNorm = tf.keep(tf.tidy(() => globalNorm(Object.values(grads))));
+          owned.push(sharedGradNorm);
+        }
+        return sharedGradNorm;
+      };
       const { epsilon } = this.runComponent('perturbation', (state) =>
-        this.perturbation.compute({ ...base, variables: perturbedVariables, grads: perturbationGrads, loss: clean?.loss ?? null, rho }, state),
+        this.perturbation.compute(
+          { ...base, variables: perturbedVariables, grads: perturbationGrads, loss: clean?.loss ?? null, rho, gradNorm: gradNormOnce },
+          state,
+        ),
       );
       const epsilonNorm = this.telemetryEnabled ? tf.tidy(() => globalNorm(Object.values(epsilon))) : null;
       if (epsilonNorm !== null) owned.push(epsilonNorm);
       // Adversarial gradients of the updated and the perturbed variables (observers may need both).
       const needsAll = this.perturbation.observe !== undefined || this.schedule.observe !== undefined;
-      if (clean !== null && !this.telemetryEnabled && !this.combiner.needsGradient && !needsAll) {
+      // cos(g, g_adv) from ε when ε ∝ g over exactly the updated variables: g need not stay alive.
+      const cosineFromEpsilon =
+        this.telemetryEnabled &&
+        this.perturbation.alignedWithGradient === true &&
+        this.scope === 'trainable' &&
+        !(this.weightDecayInPerturbation && this.weightDecay > 0);
+      let gradNorm: tf.Scalar | null = null;
+      if (clean !== null && !this.combiner.needsGradient && !needsAll && (!this.telemetryEnabled || cosineFromEpsilon)) {
         // Nobody needs g any more: free it before the adversarial pass (lower peak memory).
+        if (this.telemetryEnabled) {
+          // The perturbation's ‖g‖ is the telemetry's when it saw the same gradient (scope 'trainable', one batch).
+          if (cleanFs.length === 1 && prior === null && sharedGradNorm !== null) {
+            gradNorm = sharedGradNorm;
+          } else {
+            const mean = clean.mean;
+            gradNorm = tf.tidy(() => globalNorm(Object.values(pickNamed(mean, updateVariables))));
+            owned.push(gradNorm);
+          }
+        }
         this.disposeUnlessState([...Object.values(clean.sum), ...Object.values(clean.mean)]);
         clean = { loss: clean.loss, sum: {}, mean: {} };
       }
-      const adversarialPass = this.adversarialPass(adversarialFs, epsilon, perturbedVariables, needsAll ? gradientVariables : updateVariables);
+      const adversarialPass = this.adversarialPass(
+        adversarialFs,
+        epsilon,
+        perturbedVariables,
+        needsAll ? gradientVariables : updateVariables,
+        cosineFromEpsilon && gradNorm !== null,
+      );
       owned.push(...Object.values(adversarialPass.grads), adversarialPass.loss);
+      if (adversarialPass.epsilonDot !== null) owned.push(adversarialPass.epsilonDot);
       const adversarialUpdate = pickNamed(adversarialPass.grads, updateVariables);
       const cleanForCombiner = clean === null ? null : pickNamed(clean.mean, updateVariables);
       const { grads } = this.runComponent('combiner', (state) =>
@@ -392,12 +428,22 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       if (observePerturbation !== undefined) this.runState('perturbation', (state) => observePerturbation(observeContext, state));
       const observeSchedule = this.schedule.observe?.bind(this.schedule);
       if (observeSchedule !== undefined) this.runState('schedule', (state) => observeSchedule(observeContext, state));
-      this.recordTelemetry(clean?.mean ?? null, adversarialUpdate, epsilonNorm, rho, updateVariables);
+      // ‖g_adv‖², once: for the telemetry, and as the finite-check of the update when g_final is g_adv.
+      const adversarialSquares = this.telemetryEnabled ? tf.tidy(() => sumOfSquares(Object.values(adversarialUpdate))) : null;
+      if (adversarialSquares !== null) owned.push(adversarialSquares);
+      if (gradNorm !== null) {
+        const dot = adversarialPass.epsilonDot;
+        this.recordTelemetryScalars(gradNorm, dot === null || epsilonNorm === null ? null : { dot, epsilonNorm, adversarialSquares: adversarialSquares! }, epsilonNorm, rho);
+      } else {
+        this.recordTelemetry(clean?.mean ?? null, adversarialUpdate, epsilonNorm, rho, updateVariables);
+      }
       this.lastSharp = true;
       this.sharpCount += 1;
       const lossForGuard = clean?.loss ?? adversarialPass.loss;
-      this.applyUpdate(grads, lossForGuard, updateVariables);
-      return finishLoss(tf.keep(lossForGuard.clone()), returnCost);
+      const names = Object.keys(grads);
+      const isAdversarial = names.length === Object.keys(adversarialUpdate).length && names.every((name) => grads[name] === adversarialUpdate[name]);
+      this.applyUpdate(grads, lossForGuard, updateVariables, isAdversarial ? adversarialSquares : null);
+      return returnCost ? tf.keep(lossForGuard.clone()) : null;
     } finally {
       this.disposeUnlessState(owned);
     }
@@ -456,8 +502,17 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     });
   }
 
-  /** w ← w + ε; g_adv = mean ∇f(w + ε) over `fs`; w and non-trainable state restored exactly. */
-  private adversarialPass(fs: LossFn[], epsilon: NamedTensors, perturbedVariables: tf.Variable[], gradientVariables: tf.Variable[]): Gradients {
+  /**
+   * w ← w + ε; g_adv = mean ∇f(w + ε) over `fs`; w and non-trainable state restored exactly.
+   * With `measureEpsilonDot`, also ε·g_adv, from the displacement (w + ε) − w before the restore.
+   */
+  private adversarialPass(
+    fs: LossFn[],
+    epsilon: NamedTensors,
+    perturbedVariables: tf.Variable[],
+    gradientVariables: tf.Variable[],
+    measureEpsilonDot = false,
+  ): Gradients & { epsilonDot: tf.Scalar | null } {
     const perturbed = new Set(perturbedVariables.map((v) => v.name));
     // Snapshots share the variables' data (tf.clone does not copy): restoring is a pointer swap.
     const snapshots: Array<[tf.Variable, tf.Tensor]> = [];
@@ -471,11 +526,14 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     const keepWasOwn = Object.hasOwn(engine, 'keep');
     const keptDuringPass: tf.Tensor[] = [];
     let results: Gradients[] = [];
+    let epsilonDot: tf.Scalar | null = null;
     try {
-      for (const v of perturbedVariables) {
-        const e = epsilon[v.name];
-        if (e !== undefined) tf.tidy(() => v.assign(tf.add(v, e)));
-      }
+      tf.tidy(() => {
+        for (const v of perturbedVariables) {
+          const e = epsilon[v.name];
+          if (e !== undefined) v.assign(tf.add(v, e));
+        }
+      });
       this.disposeUnlessState(Object.values(epsilon));
       if (this.keptInAdversarialPass === 'dispose') {
         engine.keep = <T extends tf.Tensor>(tensor: T): T => {
@@ -484,6 +542,16 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
         };
       }
       results = fs.map((f) => this.gradientsOf(f, gradientVariables));
+      if (measureEpsilonDot && results.length === 1) {
+        const gradsAdv = results[0]!.grads;
+        const before = new Map(snapshots);
+        epsilonDot = tf.tidy(() => {
+          const terms = perturbedVariables
+            .filter((v) => gradsAdv[v.name] !== undefined && before.has(v))
+            .map((v) => tf.tidy(() => tf.sum(tf.mul(gradsAdv[v.name]!, tf.sub(v, before.get(v)!)))));
+          return terms.length === 0 ? tf.scalar(0) : (tf.addN(terms) as tf.Scalar);
+        });
+      }
     } finally {
       if (keepWasOwn) engine.keep = originalKeep;
       else delete (engine as { keep?: unknown }).keep;
@@ -493,9 +561,9 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       }
       for (const tensor of keptDuringPass) if (!tensor.isDisposed && !results.some((r) => r.loss === tensor)) tensor.dispose();
     }
-    if (results.length === 1) return results[0]!;
+    if (results.length === 1) return { ...results[0]!, epsilonDot };
     try {
-      return tf.tidy(() => {
+      const averaged: Gradients = tf.tidy(() => {
         let sum = results[0]!.grads;
         for (const r of results.slice(1)) sum = addNamed(sum, r.grads);
         return {
@@ -503,6 +571,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
           loss: tf.div(tf.addN(results.map((r) => r.loss)), results.length) as tf.Scalar,
         };
       });
+      return { ...averaged, epsilonDot: null };
     } finally {
       for (const r of results) {
         r.loss.dispose();
@@ -512,7 +581,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
   }
 
   /** Weight decay, the non-finite guard, the base update, the averager. Disposes nothing it was given. */
-  private applyUpdate(grads: NamedTensors, loss: tf.Scalar, updateVariables: tf.Variable[]): void {
+  /**
+   * @param squares optional Σ‖g‖² of exactly `grads`, already computed: then the finite check costs
+   *   no extra reduction (a sum of squares is finite iff every element is, barring |g| > ~1e19).
+   */
+  private applyUpdate(grads: NamedTensors, loss: tf.Scalar, updateVariables: tf.Variable[], squares: tf.Scalar | null = null): void {
     const decay = this.weightDecay;
     const policy = this.onNonFinite;
     const decayed = tf.tidy(() => {
@@ -527,7 +600,13 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     const ok =
       policy === 'ignore'
         ? null
-        : tf.tidy(() => [loss, ...Object.values(decayed)].map((t) => tf.all(tf.isFinite(t))).reduce((a, b) => tf.logicalAnd(a, b)) as tf.Scalar);
+        : // Σ of every element is finite iff no element is NaN/±Inf (barring a finite sum beyond ~3e38):
+          // one reduction per gradient instead of an element-wise isFinite pass.
+          tf.tidy(() =>
+            squares !== null && decay === 0
+              ? (tf.isFinite(tf.add(loss, squares)) as tf.Scalar)
+              : (tf.isFinite(tf.addN([loss, ...Object.values(decayed).map((g) => tf.sum(g))])) as tf.Scalar),
+          );
     let final = decayed;
     try {
       if (ok !== null && policy === 'throw' && ok.dataSync()[0] === 0) {
@@ -536,7 +615,20 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
         );
       }
       if (ok !== null && policy === 'skip') {
-        final = tf.tidy(() => mapNamed(decayed, (g) => tf.where(ok, g, tf.zerosLike(g))));
+        // g·s with s = 1 (finite step) or NaN (skip), then NaN → 0: an element-wise condition,
+        // because broadcasting a scalar boolean (tf.where(ok, …)) is a slow Tile on wasm.
+        final = tf.tidy(() => {
+          const okFloat = tf.cast(ok, 'float32');
+          const s = tf.div(okFloat, okFloat); // 1, or 0/0 = NaN when the step is skipped
+          return mapNamed(decayed, (g) => {
+            const gated = tf.mul(g, s);
+            const finite = tf.isFinite(gated);
+            // The Select kernel directly: tf.where would first broadcast (clone) all three inputs.
+            // The cast is 0 wherever it is picked.
+            return tf.engine().runKernel('Select', { condition: finite, t: gated, e: tf.cast(finite, 'float32') }) as tf.Tensor;
+
+          });
+        });
         const previous = this.skipped;
         this.skipped = tf.keep(tf.tidy(() => tf.add(previous ?? tf.scalar(0), tf.sub(1, tf.cast(ok, 'float32'))) as tf.Scalar));
         previous?.dispose();
@@ -630,6 +722,27 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
   private clearRhoCache(): void {
     for (const scalar of this.rhoCache.values()) scalar.dispose();
     this.rhoCache.clear();
+  }
+
+  /** Telemetry when g was freed early: ‖g‖ kept, cos(g, g_adv) = ε·g_adv/(‖ε‖‖g_adv‖) (ε ∝ g). */
+  private recordTelemetryScalars(
+    gradNorm: tf.Scalar,
+    fromEpsilon: { dot: tf.Scalar; epsilonNorm: tf.Scalar; adversarialSquares: tf.Scalar } | null,
+    epsilonNorm: tf.Scalar | null,
+    rho: tf.Scalar,
+  ): void {
+    const previous = this.lastTelemetry;
+    this.lastTelemetry = tf.tidy(() => ({
+      gradNorm: tf.clone(gradNorm),
+      cosine:
+        fromEpsilon === null
+          ? tf.scalar(Number.NaN)
+          : (tf.div(fromEpsilon.dot, tf.add(tf.mul(fromEpsilon.epsilonNorm, tf.sqrt(fromEpsilon.adversarialSquares)), NORM_EPSILON)) as tf.Scalar),
+      epsilonNorm: epsilonNorm === null ? tf.scalar(0) : tf.clone(epsilonNorm),
+      rho: tf.clone(rho),
+    }));
+    for (const t of Object.values(this.lastTelemetry)) if (t !== null) tf.keep(t);
+    for (const t of Object.values(previous)) t?.dispose();
   }
 
   private recordTelemetry(clean: NamedTensors | null, adversarial: NamedTensors | null, epsilonNorm: tf.Scalar | null, rho: tf.Scalar, variables: tf.Variable[]): void {

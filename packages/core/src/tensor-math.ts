@@ -10,7 +10,8 @@ import type { NamedTensors } from './types.js';
 /** Σ over every tensor of Σ x², as one device scalar (0 for an empty list). */
 export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
   if (tensors.length === 0) return tf.scalar(0);
-  return tf.addN(tensors.map((t) => tf.sum(tf.square(t)))) as tf.Scalar;
+  const terms = tensors.map((t) => tf.sum(tf.square(t)));
+  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
 /** The global L2 norm ‖(x₁, …, xₙ)‖₂ over every tensor together. */
@@ -24,7 +25,7 @@ export function globalDot(a: NamedTensors, b: NamedTensors): tf.Scalar {
     .filter((name) => b[name] !== undefined)
     .map((name) => tf.sum(tf.mul(a[name]!, b[name]!)));
   if (terms.length === 0) return tf.scalar(0);
-  return tf.addN(terms) as tf.Scalar;
+  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
 /** Apply `fn` to every entry of a named map, keeping the names. */
@@ -44,8 +45,11 @@ export function pickNamed(tensors: NamedTensors, variables: readonly { name: str
   return out;
 }
 
-/** ρ·x/(‖x‖₂ + ε) for every entry, with one global norm: the SAM direction. A zero input gives zeros. */
-export function normalizeGlobal(tensors: NamedTensors, rho: tf.Scalar | number, normEpsilon: number): NamedTensors {
-  const scale = tf.div(rho, tf.add(globalNorm(tensors), normEpsilon));
+/**
+ * ρ·x/(‖x‖₂ + ε) for every entry, with one global norm: the SAM direction. A zero input gives
+ * zeros. Pass `norm` when ‖x‖₂ is already known (e.g. `context.gradNorm()`).
+ */
+export function normalizeGlobal(tensors: NamedTensors, rho: tf.Scalar | number, normEpsilon: number, norm?: tf.Scalar): NamedTensors {
+  const scale = tf.div(rho, tf.add(norm ?? globalNorm(tensors), normEpsilon));
   return mapNamed(tensors, (t) => tf.mul(t, scale));
 }

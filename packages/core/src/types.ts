@@ -72,6 +72,11 @@ export interface PerturbationContext extends BaseContext {
   readonly loss: tf.Scalar | null;
   /** The radius for this step: the schedule's ρ(t) or the perturbation's own `rho`. */
   readonly rho: tf.Scalar;
+  /**
+   * ‖grads‖₂, the global norm of the clean gradients above (0 when `grads` is null), computed
+   * once per step on first call and shared with the optimizer's telemetry. Owned by the optimizer.
+   */
+  gradNorm(): tf.Scalar;
 }
 
 /** Context of the `observe` hooks, called after a sharp step's adversarial pass. */
@@ -95,6 +100,12 @@ export interface Perturbation {
   readonly rho: number;
   /** Whether `compute` needs the clean gradient. `false` saves the clean pass (pure-noise methods). */
   readonly needsGradient: boolean;
+  /**
+   * Optional: ε is a positive multiple of the clean gradient g (SAM with p = 2). Then
+   * cos(g, g_adv) = cos(ε, g_adv), and the optimizer reports it without keeping g alive
+   * through the adversarial pass (one parameter-sized buffer less at peak).
+   */
+  readonly alignedWithGradient?: boolean;
   /**
    * Build ε for every perturbed variable (a missing entry means ε = 0 for that variable).
    * Return the new state too when the component keeps any.

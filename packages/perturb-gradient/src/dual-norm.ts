@@ -29,6 +29,7 @@ import { mapNamed, type NamedTensors, normalizeGlobal } from '@flatmin/core';
  * @param p the norm of the ball, a number ≥ 1 or `Infinity`.
  * @param rho the radius, a device scalar or a number.
  * @param normEpsilon the small constant added to the norms (flatmin uses 1e-12).
+ * @param norm2 optional: ‖grads‖₂ when already computed (used for p = 2 only).
  * @returns ε for every entry of `grads`, with the same names and shapes.
  *
  * @example
@@ -46,10 +47,11 @@ export function dualNormPerturbation(
   p: number,
   rho: tf.Scalar | number,
   normEpsilon: number,
+  norm2?: tf.Scalar,
 ): NamedTensors {
   const tensors = Object.values(grads);
   if (tensors.length === 0) return {};
-  if (p === 2) return normalizeGlobal(grads, rho, normEpsilon);
+  if (p === 2) return normalizeGlobal(grads, rho, normEpsilon, norm2);
   if (p === Number.POSITIVE_INFINITY) return mapNamed(grads, (g) => tf.mul(tf.sign(g), rho));
 
   const nonEmpty = tensors.filter((g) => g.size > 0);

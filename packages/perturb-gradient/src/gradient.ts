@@ -116,6 +116,8 @@ export function gradient(options: GradientOptions = {}): Perturbation {
       config,
       rho,
       needsGradient: true,
+      // p = 2: ε = ρ g/‖g‖ points along g, so the optimizer can report cos(g, g_adv) from ε.
+      alignedWithGradient: p === 2,
       compute(context: PerturbationContext): { epsilon: NamedTensors } {
         if (context.grads === null) {
           throw new FlatminError(
@@ -123,7 +125,8 @@ export function gradient(options: GradientOptions = {}): Perturbation {
           );
         }
         const grads = pickNamed(context.grads, context.variables);
-        return { epsilon: dualNormPerturbation(grads, p, context.rho, context.normEpsilon) };
+        // p = 2 reuses the optimizer's once-per-step ‖g‖ (also reported by the telemetry).
+        return { epsilon: dualNormPerturbation(grads, p, context.rho, context.normEpsilon, p === 2 ? context.gradNorm() : undefined) };
       },
     };
   }

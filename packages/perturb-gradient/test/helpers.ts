@@ -2,6 +2,7 @@
 // src/), contexts like the optimizer builds them, and comparison/leak/read utilities.
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  globalNorm,
   type ComponentState,
   type NamedTensors,
   type ObserveContext,
@@ -86,7 +87,8 @@ export function perturbationContext(
   rho: tf.Scalar,
   step = 0,
 ): PerturbationContext {
-  return { step, random: new SeededRandom(0), normEpsilon: NORM_EPSILON, variables, grads, loss: null, rho };
+  // gradNorm as the optimizer provides it: the global norm of `grads`, computed on demand.
+  return { step, random: new SeededRandom(0), normEpsilon: NORM_EPSILON, variables, grads, loss: null, rho, gradNorm: () => globalNorm(variables.flatMap((v) => (grads?.[v.name] === undefined ? [] : [grads[v.name]!]))) };
 }
 
 /** An observe context as the optimizer builds it after the adversarial pass. */
