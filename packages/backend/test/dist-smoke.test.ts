@@ -21,7 +21,8 @@ try { await useBestBackend({ order: ['gpu'] }); } catch (error) { orderError = {
 console.log(JSON.stringify({ choice, lines, product, description: describeBackend(), orderError }));
 `;
 
-it.skipIf(!built)('dist works from plain Node ESM: picks wasm and computes on it', async () => {
+it('dist works from plain Node ESM: picks wasm and computes on it', async () => {
+  expect(built, 'build @flatmin/backend first (pnpm build; turbo does it before test)').toBe(true);
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir });
   const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
   expect(result.choice.name).toBe('wasm');
