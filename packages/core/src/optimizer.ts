@@ -370,13 +370,14 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
         }
         return sharedGradNorm;
       };
-      const { epsilon } = this.runComponent('perturbation', (state) =>
+      const { epsilon, epsilonNorm: knownEpsilonNorm } = this.runComponent('perturbation', (state) =>
         this.perturbation.compute(
           { ...base, variables: perturbedVariables, grads: perturbationGrads, loss: clean?.loss ?? null, rho, gradNorm: gradNormOnce },
           state,
         ),
       );
-      const epsilonNorm = this.telemetryEnabled ? tf.tidy(() => globalNorm(Object.values(epsilon))) : null;
+      if (knownEpsilonNorm !== undefined) owned.push(knownEpsilonNorm);
+      const epsilonNorm = this.telemetryEnabled ? (knownEpsilonNorm ?? tf.tidy(() => globalNorm(Object.values(epsilon)))) : null;
       if (epsilonNorm !== null) owned.push(epsilonNorm);
       // Adversarial gradients of the updated and the perturbed variables (observers may need both).
       const needsAll = this.perturbation.observe !== undefined || this.schedule.observe !== undefined;

@@ -108,9 +108,10 @@ export interface Perturbation {
   readonly alignedWithGradient?: boolean;
   /**
    * Build ε for every perturbed variable (a missing entry means ε = 0 for that variable).
-   * Return the new state too when the component keeps any.
+   * Return the new state too when the component keeps any, and ‖ε‖₂ when it is known without
+   * a reduction (SAM: ρ‖g‖/(‖g‖ + ε)); otherwise the telemetry computes it.
    */
-  compute(context: PerturbationContext, state: ComponentState): { epsilon: NamedTensors; state?: ComponentState };
+  compute(context: PerturbationContext, state: ComponentState): { epsilon: NamedTensors; state?: ComponentState; epsilonNorm?: tf.Scalar };
   /** Optional: see the adversarial gradient after a sharp step (e.g. to build the next step's ε from it). */
   observe?(context: ObserveContext, state: ComponentState): ComponentState;
 }

@@ -118,15 +118,21 @@ export function gradient(options: GradientOptions = {}): Perturbation {
       needsGradient: true,
       // p = 2: ε = ρ g/‖g‖ points along g, so the optimizer can report cos(g, g_adv) from ε.
       alignedWithGradient: p === 2,
-      compute(context: PerturbationContext): { epsilon: NamedTensors } {
+      compute(context: PerturbationContext): { epsilon: NamedTensors; epsilonNorm?: tf.Scalar } {
         if (context.grads === null) {
           throw new FlatminError(
             "gradient({ from: 'current' }) needs the clean gradient, but no clean pass was made (context.grads is null).",
           );
         }
         const grads = pickNamed(context.grads, context.variables);
-        // p = 2 reuses the optimizer's once-per-step ‖g‖ (also reported by the telemetry).
-        return { epsilon: dualNormPerturbation(grads, p, context.rho, context.normEpsilon, p === 2 ? context.gradNorm() : undefined) };
+        if (p !== 2) return { epsilon: dualNormPerturbation(grads, p, context.rho, context.normEpsilon) };
+        // p = 2 reuses the optimizer's once-per-step ‖g‖ (also reported by the telemetry), and
+        // ‖ε‖ = ρ‖g‖/(‖g‖ + 1e-12) needs no reduction.
+        const norm = context.gradNorm();
+        return {
+          epsilon: dualNormPerturbation(grads, 2, context.rho, context.normEpsilon, norm),
+          epsilonNorm: tf.div(tf.mul(context.rho, norm), tf.add(norm, context.normEpsilon)) as tf.Scalar,
+        };
       },
     };
   }

@@ -108,6 +108,25 @@ describe('degenerate ρ', () => {
   });
 });
 
+describe('telemetry with gradient()', () => {
+  it('reports ‖g‖, ‖ε‖ = ρ and cos(g, g_adv) of the step (float64 reference), without keeping g alive', async () => {
+    const problem = makeLinearProblem({ seed: 9 });
+    const rho = 0.2;
+    const g = linearGrad64(problem, problem.init);
+    const gAdv = linearGrad64(problem, axpy(1, epsilon64(problem, g, rho, 2), problem.init));
+    const dot = (a: LinearParams, b: LinearParams) => flatten(a).reduce((s, v, i) => s + v * flatten(b)[i]!, 0);
+    const model = makeTfLinear(problem);
+    const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: gradient({ rho }) });
+    optimizer.minimize(model.loss(), false, model.variables);
+    const t = await optimizer.telemetry();
+    expect(t.gradNorm).toBeCloseTo(Math.sqrt(dot(g, g)), 5);
+    expect(t.epsilonNorm).toBeCloseTo(rho, 6);
+    expect(t.cosine).toBeCloseTo(dot(g, gAdv) / Math.sqrt(dot(g, g) * dot(gAdv, gAdv)), 4);
+    optimizer.dispose();
+    model.dispose();
+  });
+});
+
 describe('on the wasm backend', () => {
   it('a SAM step matches the float64 reference and leaks nothing', async () => {
     await tf.setBackend('wasm');
