@@ -20,7 +20,7 @@ import { type BenchOptions, parseBenchArgs, USAGE, UsageError } from './args.js'
 import { countHostReads, type HostReads, interleavedTiming, type Step, stepMemory } from './measure.js';
 import { BATCH, buildMlp, parameterCount, selectBackend, syntheticBatch, trainableVariables } from './setup.js';
 import { max, median, min } from './stats.js';
-import { formatTable } from './table.js';
+import { formatTable } from '@flatmin/cli-kit';
 
 const LEARNING_RATE = 0.01;
 const RHO = 0.05;

@@ -11,7 +11,7 @@ import { type DemoOptions, parseDemoArgs, USAGE, UsageError } from './args.js';
 import { selectBackend } from './backend.js';
 import { loadMnist, toTensors } from './data.js';
 import type { Output } from './progress.js';
-import { formatTable } from './table.js';
+import { formatTable } from '@flatmin/cli-kit';
 import { type RunResult, trainAndEvaluate } from './train.js';
 
 export interface DemoReport {

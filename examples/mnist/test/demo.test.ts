@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { main, runDemo } from '../src/cli.js';
 import { ProgressBar } from '../src/progress.js';
-import { formatTable } from '../src/table.js';
+import { formatTable } from '@flatmin/cli-kit';
 
 /** Collects what the demo prints. */
 function collector() {
