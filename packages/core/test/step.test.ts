@@ -68,6 +68,22 @@ describe('degenerate settings reduce exactly', () => {
   });
 });
 
+describe('weight decay', () => {
+  it('weightDecayInPerturbation also adds λw to the gradient ε is built from (the PyTorch ports)', () => {
+    const rho = 0.2;
+    const decay = 0.1;
+    const g = linearGrad64(problem, problem.init);
+    const decayed = axpy(decay, problem.init, g);
+    const gAdv = linearGrad64(problem, axpy(1, samEpsilon64(decayed, rho), problem.init));
+    const expected = axpy(-lr, axpy(decay, problem.init, gAdv), problem.init);
+    const both = trainWith(() => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(rho), weightDecay: decay, weightDecayInPerturbation: true }), 1);
+    expect(maxRelativeError(both, expected)).toBeLessThan(1e-5);
+    // ...which differs from the default, where ε comes from g alone.
+    const baseOnly = trainWith(() => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(rho), weightDecay: decay }), 1);
+    expect(maxRelativeError(baseOnly, expected)).toBeGreaterThan(1e-4);
+  });
+});
+
 describe('scopes', () => {
   // W = Wt + Wf with Wf frozen: ∇_{Wf} L = ∇_W L, so references come from the linear gradient.
   function twoPart(scope: 'trainable' | 'frozen' | 'all' | ((v: tf.Variable) => boolean), rho: number) {
