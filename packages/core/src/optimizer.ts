@@ -150,7 +150,7 @@ const CONFIG_KEYS = [
 ];
 
 /**
- * A `tf.Optimizer` that runs the sharpness-aware step (DESIGN.md §2) with pluggable
+ * A `tf.Optimizer` that runs the sharpness-aware step with pluggable
  * perturbation, schedule, combiner and averager. Build it with {@link sharpnessAware}.
  *
  * One call of `minimize(f)`:
@@ -172,19 +172,31 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
 
   /** The tfjs optimizer that applies the final gradient. */
   readonly base: tf.Optimizer;
+  /** Builds ε (see {@link SharpnessAwareConfig.perturbation}). */
   readonly perturbation: Perturbation;
+  /** Decides which steps are sharp, and ρ (default {@link always}). */
   readonly schedule: Schedule;
+  /** Makes the update from g and g_adv (default {@link adversarial}). */
   readonly combiner: Combiner;
   /** The attached averager's handle (`apply`, `restore`, `callback`), or undefined. */
   readonly averager: AveragerHandle | undefined;
+  /** Which variables are perturbed (see {@link Scope}). */
   readonly scope: Scope;
+  /** Decoupled weight decay λ added to the base optimizer's gradient. */
   readonly weightDecay: number;
+  /** Whether λ·w is also added to the gradient the perturbation sees. */
   readonly weightDecayInPerturbation: boolean;
+  /** The seed of the generator every random draw comes from (the one drawn when none was given). */
   readonly seed: number;
+  /** What a non-finite loss or gradient does (see {@link SharpnessAwareConfig.onNonFinite}). */
   readonly onNonFinite: NonFinitePolicy;
+  /** Micro-batches per update (`accumulate.steps`). */
   readonly accumulateSteps: number;
+  /** Where the adversarial gradient of an accumulated step is taken (`accumulate.adversarial`). */
   readonly accumulateAdversarial: 'last' | 'all';
+  /** Whether the per-step telemetry scalars are computed. */
   readonly telemetryEnabled: boolean;
+  /** What happens to tensors the loss closure keeps during the adversarial pass. */
   readonly keptInAdversarialPass: 'dispose' | 'keep';
 
   private readonly random: SeededRandom;
