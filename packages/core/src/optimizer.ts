@@ -78,7 +78,8 @@ export interface SharpnessAwareConfig {
    * A non-finite loss or gradient:
    * - `'skip'` (default): decided on the device with no host read — the gradient given to the base
    *   optimizer becomes zeros (an SGD step leaves the weights untouched, no slot turns NaN) and the
-   *   step is counted in `telemetry().skippedSteps`;
+   *   step is counted in `telemetry().skippedSteps` (the check may use ‖g‖², so a gradient with
+   *   ‖g‖ above ~1e19, whose square overflows float32, counts as non-finite too);
    * - `'throw'`: reads one scalar per step and throws a {@link FlatminError} before any update;
    * - `'ignore'`: tfjs' own behaviour (NaN flows into the weights).
    */

@@ -48,6 +48,21 @@ describe('model.fit', () => {
     y.dispose();
   });
 
+  it('accumulates gradients over batches: accumulate: 2 makes one update per two batches', async () => {
+    const { x, y } = data(32);
+    const m = model(false);
+    const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: samPerturbation(0.05), accumulate: 2 });
+    m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const before = m.getWeights().map((w) => w.arraySync());
+    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    expect(optimizer.steps).toBe(2); // 4 batches
+    expect(m.getWeights().map((w) => w.arraySync())).not.toEqual(before);
+    m.dispose();
+    optimizer.dispose();
+    x.dispose();
+    y.dispose();
+  });
+
   it('leaves BatchNorm moving statistics as the clean pass left them', async () => {
     const { x, y } = data(16);
     // Same weights, one step each: plain SGD (one forward) and SAM (clean + adversarial forwards).

@@ -132,6 +132,30 @@ describe('scopes', () => {
   });
 });
 
+describe("scope 'all' with a noise perturbation", () => {
+  it('perturbs frozen variables too and restores them exactly', () => {
+    const trainable = tf.variable(tf.tensor2d(problem.init.w), true, `noise-all-${Math.random()}/w`);
+    const frozen = tf.variable(tf.tensor2d(problem.init.w), false, `noise-all-${Math.random()}/frozen`);
+    const x = tf.tensor2d(problem.x);
+    const y = tf.tensor2d(problem.y);
+    const loss = () => tf.mean(tf.sum(tf.square(tf.sub(tf.matMul(x, tf.add(trainable, frozen)), y)), 1)) as tf.Scalar;
+    const frozenBefore = frozen.arraySync();
+    const seen: number[][][] = [];
+    const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: noisePerturbation(0.5), scope: 'all', seed: 2 });
+    // Noise needs no clean pass: the loss is called once, at the perturbed point. Record what it sees.
+    const observed = () => {
+      seen.push(frozen.arraySync() as number[][]);
+      return loss();
+    };
+    optimizer.minimize(observed, false, [trainable]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).not.toEqual(frozenBefore); // the pass ran at W_f + ε
+    expect(frozen.arraySync()).toEqual(frozenBefore); // and W_f is back, bit for bit
+    optimizer.dispose();
+    for (const t of [trainable, frozen, x, y]) t.dispose();
+  });
+});
+
 describe('gradient accumulation', () => {
   const first = [0, 1, 2, 3];
   const second = [4, 5, 6, 7];
