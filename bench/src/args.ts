@@ -1,5 +1,7 @@
 /** Command-line flags of the step-time benchmark. */
-import { parseArgs } from 'node:util';
+import { parseFlags, UsageError } from '@flatmin/cli-kit';
+
+export { UsageError };
 
 export type BackendName = 'cpu' | 'wasm';
 
@@ -34,34 +36,15 @@ Flags:
   --help           show this text
 `;
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 export function parseBenchArgs(argv: readonly string[]): { help: true } | ({ help: false } & BenchOptions) {
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rounds: { type: 'string' },
-        steps: { type: 'string' },
-        backend: { type: 'string' },
-        'on-non-finite': { type: 'string' },
-        'no-telemetry': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(message.split(/\.(?:\s|$)/)[0]!);
-  }
+  const values = parseFlags(argv, {
+    rounds: { type: 'string' },
+    steps: { type: 'string' },
+    backend: { type: 'string' },
+    'on-non-finite': { type: 'string' },
+    'no-telemetry': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values['help']) return { help: true };
   const integer = (key: 'rounds' | 'steps') => {
     const text = values[key];

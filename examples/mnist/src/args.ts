@@ -1,5 +1,7 @@
 /** Command-line flags of the demo. */
-import { parseArgs } from 'node:util';
+import { parseFlags, UsageError } from '@flatmin/cli-kit';
+
+export { UsageError };
 
 export type BackendName = 'cpu' | 'wasm';
 
@@ -51,40 +53,21 @@ Flags:
 `;
 
 /** A bad command line; the message says which flag and what it accepts. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 const LIMITS = { train: 8000, test: 2000 } as const;
 
 export function parseDemoArgs(argv: readonly string[]): ParsedArgs {
-  // `pnpm demo -- --quick` may pass the `--` through; ignore it.
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        epochs: { type: 'string' },
-        train: { type: 'string' },
-        test: { type: 'string' },
-        batch: { type: 'string' },
-        rho: { type: 'string' },
-        lr: { type: 'string' },
-        seed: { type: 'string' },
-        backend: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
+  const values = parseFlags(argv, {
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    epochs: { type: 'string' },
+    train: { type: 'string' },
+    test: { type: 'string' },
+    batch: { type: 'string' },
+    rho: { type: 'string' },
+    lr: { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+  });
   if (values['help']) return { help: true };
 
   const quick = values['quick'] === true;
@@ -128,9 +111,3 @@ export function parseDemoArgs(argv: readonly string[]): ParsedArgs {
 }
 
 /** The first sentence of node's parseArgs error, plus a hint for values that start with '-'. */
-function describeParseError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const first = message.split(/\.(?:\s|$)/)[0]!;
-  const flag = /^Option '(--[a-z-]+)' argument is ambiguous/.exec(first)?.[1];
-  return flag === undefined ? first : `${first}: write ${flag}=VALUE for a value that starts with '-'`;
-}
