@@ -285,10 +285,15 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       const previous = this.accumulator;
       this.accumulator = tf.tidy(() => (previous === null ? { ...grads } : addNamed(previous, grads)));
       keepNamed(this.accumulator);
-      if (previous !== null) disposeNamed(previous, this.accumulator);
-      if (previous !== null) disposeNamed(grads, this.accumulator);
+      if (previous !== null) {
+        // The sums replaced both the old buffer and this batch's gradients (except names only one had).
+        disposeNamed(previous, this.accumulator);
+        disposeNamed(grads, this.accumulator);
+      }
       this.microIndex += 1;
-      return finishLoss(loss, returnCost);
+      if (returnCost) return loss;
+      loss.dispose();
+      return null;
     }
     const prior = this.accumulator === null ? null : { grads: this.accumulator, count: this.accumulateSteps - 1 };
     try {
@@ -360,7 +365,12 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
           ).grads;
           owned.push(...Object.values(grads));
         }
-        this.recordTelemetry(clean.mean, null, null, rho, updateVariables);
+        if (this.telemetryEnabled) {
+          const mean = clean.mean;
+          const gradNorm = tf.tidy(() => globalNorm(Object.values(pickNamed(mean, updateVariables))));
+          owned.push(gradNorm);
+          this.recordTelemetry(gradNorm, null, null, rho);
+        }
         this.lastSharp = false;
         this.applyUpdate(grads, clean.loss, updateVariables);
         return returnCost ? tf.keep(clean.loss.clone()) : null;
@@ -445,11 +455,20 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       // ‖g_adv‖², once: for the telemetry, and as the finite-check of the update when g_final is g_adv.
       const adversarialSquares = this.telemetryEnabled ? tf.tidy(() => sumOfSquares(Object.values(adversarialUpdate))) : null;
       if (adversarialSquares !== null) owned.push(adversarialSquares);
-      if (gradNorm !== null) {
-        const dot = adversarialPass.epsilonDot;
-        this.recordTelemetryScalars(gradNorm, dot === null || epsilonNorm === null ? null : { dot, epsilonNorm, adversarialSquares: adversarialSquares! }, epsilonNorm, rho);
-      } else {
-        this.recordTelemetry(clean?.mean ?? null, adversarialUpdate, epsilonNorm, rho, updateVariables);
+      if (adversarialSquares !== null) {
+        let cosine: { dot: tf.Scalar; norm: tf.Scalar; adversarialSquares: tf.Scalar } | null = null;
+        if (gradNorm !== null) {
+          // g was freed early: cos(g, g_adv) = cos(ε, g_adv), since ε ∝ g.
+          const dot = adversarialPass.epsilonDot;
+          if (dot !== null && epsilonNorm !== null) cosine = { dot, norm: epsilonNorm, adversarialSquares };
+        } else if (clean !== null) {
+          const g = pickNamed(clean.mean, updateVariables);
+          gradNorm = tf.tidy(() => globalNorm(Object.values(g)));
+          const dot = tf.tidy(() => globalDot(g, adversarialUpdate));
+          owned.push(gradNorm, dot);
+          cosine = { dot, norm: gradNorm, adversarialSquares };
+        }
+        this.recordTelemetry(gradNorm, cosine, epsilonNorm, rho);
       }
       this.lastSharp = true;
       this.sharpCount += 1;
@@ -738,39 +757,27 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     this.rhoCache.clear();
   }
 
-  /** Telemetry when g was freed early: ‖g‖ kept, cos(g, g_adv) = ε·g_adv/(‖ε‖‖g_adv‖) (ε ∝ g). */
-  private recordTelemetryScalars(
-    gradNorm: tf.Scalar,
-    fromEpsilon: { dot: tf.Scalar; epsilonNorm: tf.Scalar; adversarialSquares: tf.Scalar } | null,
+  /**
+   * Keep this step's telemetry scalars (the previous step's are disposed). The cosine is
+   * dot/(norm·‖g_adv‖): g·g_adv over ‖g‖, or, when g was freed early (ε ∝ g), ε·g_adv over ‖ε‖.
+   */
+  private recordTelemetry(
+    gradNorm: tf.Scalar | null,
+    cosine: { dot: tf.Scalar; norm: tf.Scalar; adversarialSquares: tf.Scalar } | null,
     epsilonNorm: tf.Scalar | null,
     rho: tf.Scalar,
   ): void {
+    if (!this.telemetryEnabled) return;
     const previous = this.lastTelemetry;
     this.lastTelemetry = tf.tidy(() => ({
-      gradNorm: tf.clone(gradNorm),
+      gradNorm: gradNorm === null ? tf.scalar(Number.NaN) : tf.clone(gradNorm),
       cosine:
-        fromEpsilon === null
+        cosine === null
           ? tf.scalar(Number.NaN)
-          : (tf.div(fromEpsilon.dot, tf.add(tf.mul(fromEpsilon.epsilonNorm, tf.sqrt(fromEpsilon.adversarialSquares)), NORM_EPSILON)) as tf.Scalar),
+          : (tf.div(cosine.dot, tf.add(tf.mul(cosine.norm, tf.sqrt(cosine.adversarialSquares)), NORM_EPSILON)) as tf.Scalar),
       epsilonNorm: epsilonNorm === null ? tf.scalar(0) : tf.clone(epsilonNorm),
       rho: tf.clone(rho),
     }));
-    for (const t of Object.values(this.lastTelemetry)) if (t !== null) tf.keep(t);
-    for (const t of Object.values(previous)) t?.dispose();
-  }
-
-  private recordTelemetry(clean: NamedTensors | null, adversarial: NamedTensors | null, epsilonNorm: tf.Scalar | null, rho: tf.Scalar, variables: tf.Variable[]): void {
-    if (!this.telemetryEnabled) return;
-    const previous = this.lastTelemetry;
-    this.lastTelemetry = tf.tidy(() => {
-      const g = clean === null ? null : pickNamed(clean, variables);
-      const gradNorm = g === null ? tf.scalar(Number.NaN) : globalNorm(Object.values(g));
-      let cosine: tf.Scalar = tf.scalar(Number.NaN);
-      if (g !== null && adversarial !== null) {
-        cosine = tf.div(globalDot(g, adversarial), tf.add(tf.mul(gradNorm, globalNorm(Object.values(adversarial))), NORM_EPSILON));
-      }
-      return { gradNorm, cosine, epsilonNorm: epsilonNorm === null ? tf.scalar(0) : tf.clone(epsilonNorm), rho: tf.clone(rho) };
-    });
     for (const t of Object.values(this.lastTelemetry)) if (t !== null) tf.keep(t);
     for (const t of Object.values(previous)) t?.dispose();
   }
@@ -1024,10 +1031,4 @@ function keepNamed(tensors: NamedTensors): void {
 function disposeNamed(tensors: NamedTensors, except?: NamedTensors): void {
   const keep = new Set(except === undefined ? [] : Object.values(except));
   for (const t of Object.values(tensors)) if (!keep.has(t) && !t.isDisposed) t.dispose();
-}
-
-function finishLoss(loss: tf.Scalar, returnCost: boolean): tf.Scalar | null {
-  if (returnCost) return loss;
-  loss.dispose();
-  return null;
 }
