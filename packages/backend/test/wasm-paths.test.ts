@@ -24,8 +24,10 @@ function importerWith(spy: (path: string) => void): ModuleImporter {
   };
 }
 
-const refuse = vi.fn((path: string) => {
-  throw new Error(`refused ${path}`);
+// The refusal's message is fixed: the reason quotes it, and the path (which depends on where the
+// checkout lives, and may be long) must not change what the reason says.
+const refuse = vi.fn((_path: string) => {
+  throw new Error('refused');
 });
 
 describe('wasmPaths', () => {
@@ -40,7 +42,7 @@ describe('wasmPaths', () => {
       backend: 'wasm',
       module: specifier,
       ok: false,
-      reason: `setWasmPaths(${JSON.stringify(path)}) failed (refused ${path})`,
+      reason: `setWasmPaths(${JSON.stringify(path)}) failed (refused)`,
     });
   });
 
@@ -48,7 +50,7 @@ describe('wasmPaths', () => {
     refuse.mockClear();
     const choice = await useBestBackend({ order: ['wasm', 'cpu'], log: false, wasmPaths: '/srv/wasm/', importModule: importerWith(refuse) });
     expect(refuse).toHaveBeenCalledWith('/srv/wasm/');
-    expect(choice.tried[0]?.reason).toBe('setWasmPaths("/srv/wasm/") failed (refused /srv/wasm/)');
+    expect(choice.tried[0]?.reason).toBe('setWasmPaths("/srv/wasm/") failed (refused)');
   });
 
   it('an explicit string is not applied, with a warning, when the application registered wasm itself', async () => {
