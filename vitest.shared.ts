@@ -7,9 +7,11 @@ import { defineConfig } from 'vitest/config';
 
 const root = import.meta.dirname;
 const packagesDir = join(root, 'packages');
-const alias = Object.fromEntries(
-  readdirSync(packagesDir).map((name) => [`@flatmin/${name}`, join(packagesDir, name, 'src', 'index.ts')]),
-);
+// Exact matches: `@flatmin/core/kit` is core's component-author subpath.
+const alias = [
+  { find: /^@flatmin\/core\/kit$/, replacement: join(packagesDir, 'core', 'src', 'kit.ts') },
+  ...readdirSync(packagesDir).map((name) => ({ find: new RegExp(`^@flatmin/${name}$`), replacement: join(packagesDir, name, 'src', 'index.ts') })),
+];
 
 export function sharedConfig(dir: string) {
   return defineConfig({

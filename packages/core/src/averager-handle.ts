@@ -52,6 +52,12 @@ export class AveragerState {
       },
       callback: (options = {}) => {
         const hooks: FitCallbackHooks = { ...(component.callbackHooks?.(handle) ?? {}) };
+        // A second fit() starts from the training weights, not from the averaged ones the first applied.
+        const ownBegin = hooks.onTrainBegin;
+        hooks.onTrainBegin = async (logs) => {
+          restore();
+          await ownBegin?.(logs);
+        };
         if (options.applyOnTrainEnd ?? true) {
           const own = hooks.onTrainEnd;
           hooks.onTrainEnd = async (logs) => {

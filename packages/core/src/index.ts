@@ -1,15 +1,16 @@
 /**
- * `@flatmin/core`: the sharpness-aware step for TensorFlow.js and the small interface
- * every flatmin component implements.
+ * `@flatmin/core`: the sharpness-aware step for TensorFlow.js — what a user calls. The helpers for
+ * writing components (config checks, state encoding, named-tensor math, `registerComponent`, the
+ * random source) are at `@flatmin/core/kit`.
  *
  * @packageDocumentation
  */
-export * from './combiners.js';
-export * from './errors.js';
-export * from './optimizer.js';
-export * from './random.js';
-export * from './registry.js';
-export * from './schedule.js';
-export * from './state.js';
-export * from './tensor-math.js';
+export { adversarial, type MixOptions, mix, type SurrogateGapOptions, surrogateGap } from './combiners.js';
+export type { AccumulateOptions, NonFinitePolicy, Settings, SharpnessAwareConfig } from './config.js';
+export { FlatminConfigError, FlatminError } from './errors.js';
+export { SharpnessAwareOptimizer, sharpnessAware } from './optimizer.js';
+export { always } from './schedule.js';
+export { classSplit } from './step/objective.js';
+export type { Telemetry, TelemetryTensors } from './telemetry.js';
 export type * from './types.js';
+export type { LayersLike, Scope, ScopeOptions, VariableSource } from './variables.js';

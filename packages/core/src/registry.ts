@@ -10,6 +10,9 @@ import type { Averager, Combiner, JsonValue, Perturbation, Schedule } from './ty
 /** The kinds of component. */
 export type ComponentKind = 'perturbation' | 'schedule' | 'combiner' | 'averager';
 
+/** Every kind, in the order state is saved. */
+export const COMPONENT_KINDS: readonly ComponentKind[] = ['perturbation', 'schedule', 'combiner', 'averager'];
+
 /** Any component. */
 export type Component = Perturbation | Schedule | Combiner | Averager;
 

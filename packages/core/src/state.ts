@@ -7,6 +7,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState } from './types.js';
 
+/**
+ * The state key of a per-variable entry: `` `${variableName}:${slot}` ``. The optimizer follows
+ * these keys when variables are renamed (a model reloaded in the same process) and drops them when
+ * their variable no longer exists; global keys have no `:`.
+ *
+ * @example
+ * ```ts
+ * const key = variableKey(variable.name, 'momentum'); // 'dense_Dense1/kernel:momentum'
+ * ```
+ */
+export function variableKey(variableName: string, slot: string): string {
+  if (slot.includes(':')) throw new Error(`flatmin: a state slot name has no ':' (got '${slot}')`);
+  return `${variableName}:${slot}`;
+}
+
 /** The tensors of a state. */
 export function stateTensors(state: ComponentState): tf.Tensor[] {
   return Object.values(state).filter((value): value is tf.Tensor => typeof value !== 'number');

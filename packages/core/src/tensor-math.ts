@@ -7,10 +7,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors } from './types.js';
 
+/**
+ * Σᵢ aᵢbᵢ of two float tensors of the same size, as one device scalar: a 1×n by n×1 matrix
+ * product of the flattened tensors (one kernel, no element-wise temporary).
+ */
+export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+  if (a.size === 0) return tf.scalar(0);
+  return tf.reshape(tf.matMul(tf.reshape(a, [1, a.size]), tf.reshape(b, [b.size, 1])), []) as tf.Scalar;
+}
+
 /** Σ over every tensor of Σ x², as one device scalar (0 for an empty list). */
 export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
   if (tensors.length === 0) return tf.scalar(0);
-  const terms = tensors.map((t) => tf.sum(tf.square(t)));
+  const terms = tensors.map((t) => flatDot(t, t));
   return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
@@ -23,9 +32,19 @@ export function globalNorm(tensors: readonly tf.Tensor[] | NamedTensors): tf.Sca
 export function globalDot(a: NamedTensors, b: NamedTensors): tf.Scalar {
   const terms = Object.keys(a)
     .filter((name) => b[name] !== undefined)
-    .map((name) => tf.sum(tf.mul(a[name]!, b[name]!)));
+    .map((name) => flatDot(a[name]!, b[name]!));
   if (terms.length === 0) return tf.scalar(0);
   return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
+}
+
+/** Entry-wise a + b over the union of names (an entry only one map has is taken as it is). */
+export function addNamed(a: NamedTensors, b: NamedTensors): NamedTensors {
+  const out: NamedTensors = { ...a };
+  for (const [name, t] of Object.entries(b)) {
+    const existing = out[name];
+    out[name] = existing === undefined ? t : tf.add(existing, t);
+  }
+  return out;
 }
 
 /** Apply `fn` to every entry of a named map, keeping the names. */

@@ -11,8 +11,11 @@
  *   to keep (in the result or the new state); everything else is disposed for you.
  * - Never read a tensor on the host (`dataSync`, `arraySync`, `data`) in a step: keep
  *   decisions on the device, or as JS numbers in the state.
- * - Key per-variable state by `Variable.name` (e.g. `` `${v.name}:momentum` ``), never by
- *   position. A key that is missing means "no state yet": create it lazily.
+ * - Key per-variable state by `variableKey(variable.name, slot)` from `@flatmin/core/kit`
+ *   (`` `${name}:${slot}` ``; a slot name has no `:`), never by position, and keep global keys
+ *   free of `:`. A key that is missing means "no state yet": create it lazily. The optimizer
+ *   renames per-variable keys when a reloaded model's variables get new names, and drops the
+ *   keys of variables that no longer exist.
  * - Draw every random number from `context.random` so a seed reproduces a run.
  *
  * @module
@@ -56,6 +59,51 @@ export interface BaseContext {
   readonly random: RandomSource;
   /** Small constant added to norms so that a zero vector gives ε = 0, never NaN (1e-12). */
   readonly normEpsilon: number;
+  /**
+   * The base optimizer's learning rate η at this step, read from its `learningRate` field
+   * (a host number: no device read). NaN when the base optimizer has none.
+   */
+  readonly learningRate: number;
+}
+
+/** What a loss closure may return besides the scalar loss (see {@link ObjectiveValue}). */
+export interface ObjectiveExtras {
+  /** Per-sample losses of the batch, when the closure returned them. */
+  readonly perSample: tf.Tensor1D | null;
+  /** Named parts of the loss, when the closure returned them. */
+  readonly parts: Readonly<Record<string, tf.Scalar>> | null;
+}
+
+/**
+ * What a loss closure passed to `minimize` may return instead of a plain scalar, from one
+ * forward pass: `loss` is the sum of `parts` when both are given and the mean of
+ * `perSample`; either may stand in for a missing `loss`.
+ */
+export interface ObjectiveValue {
+  loss?: tf.Scalar;
+  perSample?: tf.Tensor1D;
+  parts?: Record<string, tf.Scalar>;
+}
+
+/** A loss closure: `() => loss` (what `model.fit` passes) or `() => ({ loss, perSample?, parts? })`. */
+export type Objective = () => tf.Scalar | ObjectiveValue;
+
+/** The parts of an objective a component can require (see {@link ComponentBase.requires}). */
+export type ObjectiveField = 'perSample' | 'parts';
+
+/** Members every component has. */
+export interface ComponentBase {
+  /** The factory name (`'gradient'`, `'adaptive'`, ...): how `getConfig` finds it again. */
+  readonly name: string;
+  /** The factory options, as JSON, for `getConfig`/`fromConfig`. */
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /**
+   * What the component needs from the loss closure beyond the scalar loss. A step whose
+   * closure does not return it (under `model.fit` it never does) throws a `FlatminError`
+   * naming the component. A component with a fallback leaves the field out and reads
+   * `context.objective` when it is there.
+   */
+  readonly requires?: readonly ObjectiveField[];
 }
 
 /** Context of {@link Perturbation.compute}. */
@@ -70,6 +118,8 @@ export interface PerturbationContext extends BaseContext {
   readonly grads: NamedTensors | null;
   /** The clean loss, or `null` when no clean pass was made. */
   readonly loss: tf.Scalar | null;
+  /** Per-sample losses and named parts of the clean pass, when the closure returned them. */
+  readonly objective: ObjectiveExtras;
   /** The radius for this step: the schedule's ρ(t) or the perturbation's own `rho`. */
   readonly rho: tf.Scalar;
   /**
@@ -77,6 +127,13 @@ export interface PerturbationContext extends BaseContext {
    * once per step on first call and shared with the optimizer's telemetry. Owned by the optimizer.
    */
   gradNorm(): tf.Scalar;
+  /**
+   * The loss at w + δ, forward only (no gradient), for offsets δ keyed by variable name (a
+   * missing entry is δ = 0). The weights are restored exactly afterwards and nothing the closure
+   * produces for `model.fit` (metrics, BatchNorm statistics, RNN state) is disturbed. Each call
+   * counts as one loss evaluation. The returned scalar is owned by the optimizer.
+   */
+  evaluate(offsets: NamedTensors): tf.Scalar;
 }
 
 /** Context of the `observe` hooks, called after a sharp step's adversarial pass. */
@@ -90,22 +147,12 @@ export interface ObserveContext extends BaseContext {
 }
 
 /** Where to look for the worst case: builds ε. */
-export interface Perturbation {
+export interface Perturbation extends ComponentBase {
   readonly kind: 'perturbation';
-  /** The factory name (`'gradient'`, `'adaptive'`, ...): how `getConfig` finds it again. */
-  readonly name: string;
-  /** The factory options, as JSON, for `getConfig`/`fromConfig`. */
-  readonly config: Readonly<Record<string, JsonValue>>;
   /** The default radius ρ (a schedule may override it per step). */
   readonly rho: number;
   /** Whether `compute` needs the clean gradient. `false` saves the clean pass (pure-noise methods). */
   readonly needsGradient: boolean;
-  /**
-   * Optional: ε is a positive multiple of the clean gradient g (SAM with p = 2). Then
-   * cos(g, g_adv) = cos(ε, g_adv), and the optimizer reports it without keeping g alive
-   * through the adversarial pass (one parameter-sized buffer less at peak).
-   */
-  readonly alignedWithGradient?: boolean;
   /**
    * Build ε for every perturbed variable (a missing entry means ε = 0 for that variable).
    * Return the new state too when the component keeps any, and ‖ε‖₂ when it is known without
@@ -133,10 +180,8 @@ export interface ScheduleContext extends BaseContext {
 }
 
 /** When to pay for the second pass, and with which ρ. */
-export interface Schedule {
+export interface Schedule extends ComponentBase {
   readonly kind: 'schedule';
-  readonly name: string;
-  readonly config: Readonly<Record<string, JsonValue>>;
   /** Set when `decide` needs the clean gradient (AE-SAM): the clean pass then runs before `decide`. */
   readonly needsGradient?: boolean;
   decide(context: ScheduleContext, state: ComponentState): { decision: ScheduleDecision; state?: ComponentState };
@@ -158,10 +203,8 @@ export interface CombineContext extends BaseContext {
 }
 
 /** How the clean and adversarial gradients make the update direction. */
-export interface Combiner {
+export interface Combiner extends ComponentBase {
   readonly kind: 'combiner';
-  readonly name: string;
-  readonly config: Readonly<Record<string, JsonValue>>;
   /** Whether `combine` needs the clean gradient (forces the clean pass). */
   readonly needsGradient: boolean;
   combine(context: CombineContext, state: ComponentState): { grads: NamedTensors; state?: ComponentState };
@@ -174,10 +217,8 @@ export interface AveragerContext extends BaseContext {
 }
 
 /** Which weights to keep: a running average of the trajectory (SWA, EMA, ...). */
-export interface Averager {
+export interface Averager extends ComponentBase {
   readonly kind: 'averager';
-  readonly name: string;
-  readonly config: Readonly<Record<string, JsonValue>>;
   /** Called after every update with the new weights. */
   update(context: AveragerContext, state: ComponentState): ComponentState;
   /** The averaged weights in `state`, keyed by variable name (used by `apply()`). */
@@ -208,7 +249,8 @@ export interface AveragerHandle {
   readonly applied: boolean;
   /**
    * A `model.fit` callback: with `applyOnTrainEnd` (default true) the model ends training
-   * holding the averaged weights, plus the averager's own hooks.
+   * holding the averaged weights, plus the averager's own hooks. It puts the training weights
+   * back when a `fit` begins, so the same callback serves repeated `fit` calls.
    */
   callback(options?: { applyOnTrainEnd?: boolean }): FitCallbackHooks;
 }

@@ -2,17 +2,16 @@
 // on the component packages (which depend on core).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Averager, ComponentState, NamedTensors, Perturbation } from '../src/index.js';
-import { globalNorm, mapNamed } from '../src/index.js';
+import { globalNorm, mapNamed } from '../src/kit.js';
 
 /** SAM's ε = ρ g/(‖g‖ + 1e-12) with one global norm. */
-export function samPerturbation(rho = 0.05, options: { aligned?: boolean } = {}): Perturbation {
+export function samPerturbation(rho = 0.05): Perturbation {
   return {
     kind: 'perturbation',
     name: 'test-sam',
     config: { rho },
     rho,
     needsGradient: true,
-    alignedWithGradient: options.aligned ?? false,
     compute: ({ grads, rho: r, normEpsilon }) => {
       const g = grads ?? {};
       const scale = tf.div(r, tf.add(globalNorm(Object.values(g)), normEpsilon));

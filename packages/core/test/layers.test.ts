@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { registerComponent, SharpnessAwareOptimizer, sharpnessAware } from '../src/index.js';
+import { SharpnessAwareOptimizer, sharpnessAware } from '../src/index.js';
+import { registerComponent } from '../src/kit.js';
 import { samPerturbation } from './helpers.js';
 
 registerComponent('perturbation', 'test-sam', (config) => samPerturbation(config['rho'] as number));

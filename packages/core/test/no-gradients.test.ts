@@ -12,7 +12,8 @@ it('explains that gradients come from @tensorflow/tfjs or tfjs-layers when none 
   const script = `
     import * as tf from '@tensorflow/tfjs-core';
     import '@tensorflow/tfjs-backend-cpu';
-    import { sharpnessAware, normalizeGlobal } from './dist/index.js';
+    import { sharpnessAware } from './dist/index.js';
+    import { normalizeGlobal } from './dist/kit.js';
     tf.env().set('IS_TEST', true);
     await tf.setBackend('cpu');
     const w = tf.variable(tf.ones([2, 2]));

@@ -5,7 +5,8 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mapNamed, type NamedTensors, normalizeGlobal } from '@flatmin/core';
+import type { NamedTensors } from '@flatmin/core';
+import { mapNamed, normalizeGlobal } from '@flatmin/core/kit';
 
 /**
  * ε̂ = argmax_{‖ε‖_p ≤ ρ} εᵀg, the perturbation of SAM (Foret et al., ICLR 2021,

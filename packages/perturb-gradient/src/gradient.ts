@@ -7,17 +7,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type ComponentState,
-  checkChoice,
-  checkKnownKeys,
   FlatminConfigError,
   FlatminError,
   type NamedTensors,
   type ObserveContext,
   type Perturbation,
   type PerturbationContext,
-  pickNamed,
-  registerComponent,
 } from '@flatmin/core';
+import { checkChoice, checkKnownKeys, pickNamed, registerComponent, variableKey } from '@flatmin/core/kit';
 import { dualNormPerturbation } from './dual-norm.js';
 
 /**
@@ -54,7 +51,7 @@ const FROM_CHOICES = ['current', 'previous'] as const;
 
 /** The state key of a variable's stored adversarial gradient (`from: 'previous'`). */
 function previousKey(variableName: string): string {
-  return `${variableName}:previous`;
+  return variableKey(variableName, 'previous');
 }
 
 /**
@@ -116,8 +113,6 @@ export function gradient(options: GradientOptions = {}): Perturbation {
       config,
       rho,
       needsGradient: true,
-      // p = 2: ε = ρ g/‖g‖ points along g, so the optimizer can report cos(g, g_adv) from ε.
-      alignedWithGradient: p === 2,
       compute(context: PerturbationContext): { epsilon: NamedTensors; epsilonNorm?: tf.Scalar } {
         if (context.grads === null) {
           throw new FlatminError(

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { FlatminConfigError, type JsonValue, lookupComponent, type Perturbation } from '@flatmin/core';
+import { FlatminConfigError, type JsonValue, type Perturbation } from '@flatmin/core';
+import { lookupComponent } from '@flatmin/core/kit';
 import { describe, expect, it } from 'vitest';
 import { type GradientOptions, gradient } from '../src/index.js';
 import { makeVariables, namedTensors, perturbationContext, testValues } from './helpers.js';

@@ -1,14 +1,8 @@
 // Test helpers: float64 references written from the METHODS.md formulas (independent of
 // src/), contexts like the optimizer builds them, and comparison/leak/read utilities.
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  globalNorm,
-  type ComponentState,
-  type NamedTensors,
-  type ObserveContext,
-  type PerturbationContext,
-  SeededRandom,
-} from '@flatmin/core';
+import type { ComponentState, NamedTensors, ObserveContext, PerturbationContext } from '@flatmin/core';
+import { globalNorm, SeededRandom } from '@flatmin/core/kit';
 import { expect } from 'vitest';
 
 export const NORM_EPSILON = 1e-12;
@@ -88,7 +82,21 @@ export function perturbationContext(
   step = 0,
 ): PerturbationContext {
   // gradNorm as the optimizer provides it: the global norm of `grads`, computed on demand.
-  return { step, random: new SeededRandom(0), normEpsilon: NORM_EPSILON, variables, grads, loss: null, rho, gradNorm: () => globalNorm(variables.flatMap((v) => (grads?.[v.name] === undefined ? [] : [grads[v.name]!]))) };
+  return {
+    step,
+    random: new SeededRandom(0),
+    normEpsilon: NORM_EPSILON,
+    learningRate: 0.1,
+    variables,
+    grads,
+    loss: null,
+    objective: { perSample: null, parts: null },
+    rho,
+    evaluate: () => {
+      throw new Error('not used by gradient()');
+    },
+    gradNorm: () => globalNorm(variables.flatMap((v) => (grads?.[v.name] === undefined ? [] : [grads[v.name]!]))),
+  };
 }
 
 /** An observe context as the optimizer builds it after the adversarial pass. */
@@ -99,7 +107,7 @@ export function observeContext(
   grads: NamedTensors | null = null,
   step = 0,
 ): ObserveContext {
-  return { step, random: new SeededRandom(0), normEpsilon: NORM_EPSILON, variables, grads, gradsAdv, rho };
+  return { step, random: new SeededRandom(0), normEpsilon: NORM_EPSILON, learningRate: 0.1, variables, grads, gradsAdv, rho };
 }
 
 /** Expect `actual` to match `expected` element-wise to `rtol` relative (exact for expected zeros). */

@@ -1,0 +1,30 @@
+/**
+ * `@flatmin/core/kit`: what a component author needs besides the interfaces — config checks that
+ * name the bad key, state bookkeeping and encoding, global named-tensor math, the component
+ * registry (for `getConfig`/`fromConfig`), and the seeded random source.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import type { Perturbation } from '@flatmin/core';
+ * import { checkKnownKeys, checkNumber, normalizeGlobal, pickNamed, registerComponent } from '@flatmin/core/kit';
+ *
+ * export function halfSam(options: { rho?: number } = {}): Perturbation {
+ *   checkKnownKeys(options, ['rho'], 'halfSam');
+ *   const rho = checkNumber('rho', options.rho ?? 0.05, { min: 0 }, 'halfSam');
+ *   return {
+ *     kind: 'perturbation', name: 'halfSam', config: { rho }, rho, needsGradient: true,
+ *     compute: (context) => ({ epsilon: normalizeGlobal(pickNamed(context.grads!, context.variables), tf.div(context.rho, 2), context.normEpsilon) }),
+ *   };
+ * }
+ * registerComponent('perturbation', 'halfSam', (config) => halfSam(config as { rho?: number }));
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { checkChoice, checkKnownKeys, checkNumber, type NumberRange } from './errors.js';
+export { type GeneratorState, SeededRandom, seedState } from './random.js';
+export { type Component, type ComponentFactory, type ComponentKind, COMPONENT_KINDS, lookupComponent, registerComponent } from './registry.js';
+export { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors, variableKey } from './state.js';
+export { addNamed, flatDot, globalDot, globalNorm, mapNamed, normalizeGlobal, pickNamed, sumOfSquares } from './tensor-math.js';
+export type * from './types.js';

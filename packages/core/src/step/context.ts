@@ -1,0 +1,98 @@
+/**
+ * What a step works with: the optimizer's settings and store (held across steps), and the
+ * {@link Step} of one `minimize` call (its variables, its tensor scope, its closure calls).
+ *
+ * @module
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { AveragerState } from '../averager-handle.js';
+import type { Settings } from '../config.js';
+import type { SeededRandom } from '../random.js';
+import type { TelemetryRecorder } from '../telemetry.js';
+import type { Averager, BaseContext, Combiner, NamedTensors, Objective, Perturbation, Schedule } from '../types.js';
+import type { Requirement } from './objective.js';
+import type { VisibleKeeps } from './sandbox.js';
+import { type ComponentStates, StepScope } from './scope.js';
+
+/** Clean gradients summed over the micro-batches seen so far (`accumulate`). */
+export interface Accumulated {
+  readonly sum: NamedTensors;
+  readonly count: number;
+  readonly lossSum: tf.Scalar;
+}
+
+/** Host counters (all advance only when a step completes; see `Telemetry` for what each counts). */
+export interface Counters {
+  steps: number;
+  sharpSteps: number;
+  lastSharp: boolean;
+  microIndex: number;
+  lossEvaluations: number;
+}
+
+/** Everything the optimizer holds across steps. */
+export interface Store {
+  readonly states: ComponentStates;
+  readonly counters: Counters;
+  readonly random: SeededRandom;
+  readonly telemetry: TelemetryRecorder;
+  accumulator: Accumulated | null;
+  /** The gradient variables of the last step, in order (saved by getWeights to follow renames). */
+  variables: tf.Variable[];
+}
+
+/** The optimizer as the step sees it. */
+export interface StepEnv {
+  readonly base: tf.Optimizer;
+  readonly settings: Settings;
+  readonly perturbation: Perturbation;
+  readonly schedule: Schedule;
+  readonly combiner: Combiner;
+  readonly averager: AveragerState | undefined;
+  readonly averagerComponent: Averager | undefined;
+  readonly store: Store;
+  /** What the components (and `sharpOn`) need from the closure. */
+  readonly requirements: readonly Requirement[];
+}
+
+/** The variables of one step. */
+export interface StepVariables {
+  /** What the base optimizer updates (trainable variables of `varList`). */
+  readonly update: tf.Variable[];
+  /** What ε perturbs (the scope). */
+  readonly perturbed: tf.Variable[];
+  /** Both, the update variables first: every gradient is taken with respect to these. */
+  readonly gradient: tf.Variable[];
+}
+
+/** One `minimize` call in progress. */
+export class Step {
+  readonly scope: StepScope;
+  readonly context: BaseContext;
+  /** Closure calls made (loss evaluations), committed to the counters when the step completes. */
+  evaluations = 0;
+  /** The visible call's keeps, per closure (see the sandbox). */
+  readonly seen = new Map<Objective, VisibleKeeps>();
+
+  constructor(
+    readonly env: StepEnv,
+    readonly variables: StepVariables,
+  ) {
+    this.scope = new StepScope(env.store.states);
+    this.context = {
+      step: env.store.counters.steps,
+      random: env.store.random,
+      normEpsilon: NORM_EPSILON,
+      learningRate: learningRateOf(env.base),
+    };
+  }
+}
+
+/** The small constant added to every norm (a zero vector gives ε = 0, never NaN). */
+export const NORM_EPSILON = 1e-12;
+
+/** The base optimizer's `learningRate` field, as a host number (NaN when it has none). */
+export function learningRateOf(base: tf.Optimizer): number {
+  const value = (base as unknown as { learningRate?: unknown }).learningRate;
+  return typeof value === 'number' ? value : Number.NaN;
+}
