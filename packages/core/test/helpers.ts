@@ -58,3 +58,25 @@ export function meanAverager(): Averager {
     },
   };
 }
+
+/** ē ← ½ē + ½w (ē = w on the first update): all state on the device, so a skipped step can keep it exactly. */
+export function emaAverager(): Averager {
+  return {
+    kind: 'averager',
+    name: 'test-ema',
+    config: {},
+    update: ({ variables }, state) => {
+      const next: Record<string, tf.Tensor | number> = {};
+      for (const v of variables) {
+        const previous = state[`${v.name}:ema`] as tf.Tensor | undefined;
+        next[`${v.name}:ema`] = previous === undefined ? tf.clone(v) : tf.add(tf.mul(previous, 0.5), tf.mul(v, 0.5));
+      }
+      return next;
+    },
+    averaged: (state: ComponentState) => {
+      const out: NamedTensors = {};
+      for (const [key, value] of Object.entries(state)) if (key.endsWith(':ema') && typeof value !== 'number') out[key.slice(0, -4)] = value;
+      return out;
+    },
+  };
+}

@@ -64,6 +64,23 @@ describe('model.fit', () => {
     y.dispose();
   });
 
+  it('with ρ = 0, accumulate: 2 under fit is plain gradient accumulation: equal to one step on the two batches together', async () => {
+    const { x, y } = data(16);
+    const accumulated = model(false);
+    const together = model(false);
+    together.setWeights(accumulated.getWeights());
+    accumulated.compile({ optimizer: sharpnessAware({ base: tf.train.sgd(0.5), perturbation: samPerturbation(0), accumulate: 2 }), loss: 'categoricalCrossentropy' });
+    together.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' });
+    await accumulated.fit(x, y, { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 });
+    await together.fit(x, y, { epochs: 1, batchSize: 16, shuffle: false, verbose: 0 });
+    const a = accumulated.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = together.getWeights().map((w) => Array.from(w.dataSync()));
+    for (const [i, values] of a.entries()) for (const [j, v] of values.entries()) expect(v).toBeCloseTo(b[i]![j]!, 5);
+    for (const m of [accumulated, together]) m.dispose();
+    x.dispose();
+    y.dispose();
+  });
+
   it('leaves BatchNorm moving statistics as the clean pass left them', async () => {
     const { x, y } = data(16);
     // Same weights, one step each: plain SGD (one forward) and SAM (clean + adversarial forwards).
