@@ -85,8 +85,9 @@ export interface SharpnessAwareConfig {
    * call did besides returning the loss: variables it wrote get their values back, tensors it kept
    * and pushed into arrays (tfjs-layers' metrics) are dropped, other kept tensors (a stateful RNN's
    * carried state) take the clean call's values. `'keep'` leaves the second call's kept tensors and
-   * array pushes as they are, for a closure that manages what it keeps itself (then tfjs-layers'
-   * `trainOnBatch` returns the metrics of both calls). Variables are restored either way.
+   * array pushes as they are, for a custom-loop closure that manages what it keeps itself. Not for
+   * tfjs-layers: its `trainOnBatch` then returns the metrics of both calls, and `fit`/`fitDataset`
+   * leak the second call's metrics (they dispose only the first). Variables are restored either way.
    */
   keptInAdversarialPass?: 'dispose' | 'keep';
 }

@@ -7,17 +7,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AveragerState } from './averager-handle.js';
-import { CONFIG_KEYS, type Components, resolveConfig, type Settings, type SharpnessAwareConfig } from './config.js';
+import { type Components, resolveConfig, type Settings, type SharpnessAwareConfig } from './config.js';
+import { configFrom, configOf } from './serialize.js';
 import { FlatminConfigError, FlatminError } from './errors.js';
 import { exportWeights, importWeights, type NamedWeight, renameState } from './persist.js';
 import { SeededRandom } from './random.js';
-import { type ComponentKind, COMPONENT_KINDS, lookupComponent } from './registry.js';
+import { COMPONENT_KINDS } from './registry.js';
 import { disposeState } from './state.js';
 import { learningRateOf, type StepEnv, type Store } from './step/context.js';
 import type { Requirement } from './step/objective.js';
 import { accumulateMicroBatch, disposeAccumulated, runStep } from './step/run.js';
 import { type Telemetry, type TelemetryTensors, TelemetryRecorder } from './telemetry.js';
-import type { AveragerHandle, Combiner, JsonValue, Objective, Perturbation, Schedule } from './types.js';
+import type { AveragerHandle, Combiner, Objective, Perturbation, Schedule } from './types.js';
 import { stepVariables } from './variables.js';
 
 /**
@@ -236,26 +237,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
 
   /** A JSON config from which {@link SharpnessAwareOptimizer.fromConfig} rebuilds the optimizer (a predicate or model `scope` is not serializable). */
   override getConfig(): tf.serialization.ConfigDict {
-    const component = (c: { name: string; config: Readonly<Record<string, JsonValue>> }) => ({ name: c.name, config: { ...c.config } });
-    const s = this.settings;
-    const config: Record<string, unknown> = {
-      base: { className: this.base.getClassName(), config: this.base.getConfig() },
-      perturbation: component(this.perturbation),
-      schedule: component(this.schedule),
-      combiner: component(this.combiner),
-      scope: s.scope === 'trainable' ? 'trainable' : 'custom',
-      weightDecay: s.weightDecay,
-      weightDecayInPerturbation: s.weightDecayInPerturbation,
-      decoupledWeightDecay: s.decoupledWeightDecay,
-      seed: s.seed,
-      onNonFinite: s.onNonFinite,
-      accumulate: { ...s.accumulate },
-      telemetry: s.telemetry,
-      keptInAdversarialPass: s.keptInAdversarialPass,
-    };
-    if (s.sharpOn !== null) config['sharpOn'] = [...s.sharpOn];
-    if (this.averagerState !== undefined) config['averager'] = component(this.averagerState.component);
-    return config as tf.serialization.ConfigDict;
+    return configOf(this.base, this, this.settings, this.averagerState?.component);
   }
 
   /**
@@ -266,28 +248,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const c = config as Record<string, unknown>;
-    const where = 'SharpnessAwareOptimizer.fromConfig';
-    const baseEntry = c['base'] as { className: string; config: tf.serialization.ConfigDict } | undefined;
-    if (baseEntry === undefined) throw new FlatminConfigError('base', undefined, 'a saved base optimizer config', where);
-    const registered = tf.serialization.SerializationMap.getMap().classNameMap[baseEntry.className];
-    if (registered === undefined) throw new FlatminConfigError('base', baseEntry.className, 'a registered tfjs optimizer class', where);
-    const [baseClass, baseFromConfig] = registered;
-    const build = (kind: ComponentKind) => {
-      const entry = c[kind] as { name: string; config: Record<string, JsonValue> } | undefined;
-      if (entry === undefined) return undefined;
-      const factory = lookupComponent(kind, entry.name);
-      if (factory === undefined) throw new FlatminError(`fromConfig: no ${kind} '${entry.name}' is registered: import the package that exports ${entry.name}() first.`);
-      return factory(entry.config);
-    };
-    if (c['scope'] !== undefined && c['scope'] !== 'trainable') {
-      throw new FlatminConfigError('scope', c['scope'], "'trainable': a predicate or model scope cannot be saved; rebuild the optimizer with sharpnessAware()", where);
-    }
-    const options: Record<string, unknown> = { base: baseFromConfig(baseClass, baseEntry.config) };
-    for (const kind of COMPONENT_KINDS) options[kind] = build(kind);
-    for (const key of CONFIG_KEYS) if (!(key in options) && c[key] !== undefined) options[key] = c[key];
-    for (const key of Object.keys(options)) if (options[key] === undefined) delete options[key];
-    return new (cls as unknown as new (config: SharpnessAwareConfig) => T)(options as unknown as SharpnessAwareConfig);
+    return new (cls as unknown as new (config: SharpnessAwareConfig) => T)(configFrom(config));
   }
 
   /** Dispose the base optimizer's slots and every tensor flatmin keeps. The optimizer cannot be used afterwards. */

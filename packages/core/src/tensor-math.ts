@@ -8,12 +8,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors } from './types.js';
 
 /**
- * Σᵢ aᵢbᵢ of two float tensors of the same size, as one device scalar: a 1×n by n×1 matrix
- * product of the flattened tensors (one kernel, no element-wise temporary).
+ * Σᵢ aᵢbᵢ of two float tensors of the same size, as one device scalar. On the cpu backend a 1×n
+ * by n×1 matrix product of the flattened tensors (one kernel, no element-wise temporary: about 3×
+ * faster there); elsewhere Σ(a ⊙ b), which wasm runs faster than its matrix product of that shape.
  */
 export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   if (a.size === 0) return tf.scalar(0);
-  return tf.reshape(tf.matMul(tf.reshape(a, [1, a.size]), tf.reshape(b, [b.size, 1])), []) as tf.Scalar;
+  if (tf.getBackend() === 'cpu') return tf.reshape(tf.matMul(tf.reshape(a, [1, a.size]), tf.reshape(b, [b.size, 1])), []) as tf.Scalar;
+  return tf.sum(a === b ? tf.square(a) : tf.mul(a, b));
 }
 
 /** Σ over every tensor of Σ x², as one device scalar (0 for an empty list). */

@@ -71,8 +71,8 @@ export class Step {
   readonly context: BaseContext;
   /** Closure calls made (loss evaluations), committed to the counters when the step completes. */
   evaluations = 0;
-  /** The visible call's keeps, per closure (see the sandbox). */
-  readonly seen = new Map<Objective, VisibleKeeps>();
+  /** The visible call's keeps (and which it pushed), per closure (see the sandbox). */
+  readonly seen = new Map<Objective, { keeps: VisibleKeeps; pushed: Set<tf.Tensor> }>();
 
   constructor(
     readonly env: StepEnv,

@@ -35,11 +35,12 @@ export interface CleanGradients {
 
 /** Gradients of `pick(f())` with respect to `variables`, with the closure call sandboxed unless visible. */
 export function gradientPass(step: Step, f: Objective, variables: tf.Variable[], pick: Pick): Pass {
-  const visible = !step.seen.has(f);
+  const earlier = step.seen.get(f) ?? null;
+  const visible = earlier === null;
   const effects = noSideEffects();
   let captured: NormalizedObjective | null = null;
   const scalar = (): tf.Scalar => {
-    const objective = normalizeObjective(recordSideEffects(f, effects, visible ? 'visible' : sandboxMode(step)));
+    const objective = normalizeObjective(recordSideEffects(f, effects, visible ? 'visible' : sandboxMode(step), earlier?.keeps ?? null));
     checkRequirements(objective, step.env.requirements);
     captured = objective;
     keepObjective(objective);
@@ -52,7 +53,7 @@ export function gradientPass(step: Step, f: Objective, variables: tf.Variable[],
     ({ value, grads } = gradientsOf(scalar, variables));
   } finally {
     if (visible) step.seen.set(f, visibleKeeps(effects));
-    else undoSideEffects(effects, step.seen.get(f) ?? null);
+    else undoSideEffects(effects, earlier.keeps, earlier.pushed);
     if (captured !== null) ownObjective(step, captured);
   }
   step.scope.own(value);
@@ -90,7 +91,11 @@ export function cleanPass(step: Step, fs: readonly Objective[], prior: { sum: Na
 export function adversarialPass(step: Step, fs: readonly Objective[], epsilon: NamedTensors, variables: tf.Variable[]): Pass {
   const sharpOn = step.env.settings.sharpOn;
   const pick: Pick = sharpOn === null ? ALL : { kind: 'sharp', parts: sharpOn };
-  const passes = withOffsets(step.variables.perturbed, epsilon, () => fs.map((f) => gradientPass(step, f, variables, pick)));
+  const passes = withOffsets(step.variables.perturbed, epsilon, () => {
+    // w + ε is in the variables now: ε itself is not needed any more (one parameter-sized buffer less at peak).
+    step.scope.drop(Object.values(epsilon));
+    return fs.map((f) => gradientPass(step, f, variables, pick));
+  });
   if (passes.length === 1) return passes[0]!;
   return step.scope.tidy(() => {
     let sum = passes[0]!.grads;
@@ -108,10 +113,11 @@ export function evaluateAt(step: Step, f: Objective, offsets: NamedTensors): tf.
   step.evaluations += 1;
   return withOffsets(step.variables.perturbed, offsets, () => {
     const effects = noSideEffects();
+    const earlier = step.seen.get(f) ?? null;
     try {
-      return step.scope.tidy(() => pickScalar(normalizeObjective(recordSideEffects(f, effects, sandboxMode(step))), ALL));
+      return step.scope.tidy(() => pickScalar(normalizeObjective(recordSideEffects(f, effects, sandboxMode(step), earlier?.keeps ?? null)), ALL));
     } finally {
-      undoSideEffects(effects, step.seen.get(f) ?? null);
+      undoSideEffects(effects, earlier?.keeps ?? null, earlier?.pushed ?? new Set());
     }
   });
 }

@@ -10,11 +10,17 @@
  * - variables it assigned (BatchNorm moving statistics, any `variable.assign` in the closure)
  *   get their values back (the old data is kept by a handle that shares it: no copy);
  * - tensors it `tf.keep`s and pushes into an array (tfjs-layers' metric values) are not pushed
- *   and are disposed, so the caller's arrays hold the visible call's entries only;
- * - tensors it keeps without pushing (a stateful RNN's carried state, a "last value" field) are
- *   made to hold the data of the visible call's keep at the same position, when that call came
- *   first and the shapes match, so whatever field refers to them sees the visible call's values;
- *   otherwise they are left to the closure, as tfjs would.
+ *   and are disposed, so the caller's arrays hold the visible call's entries only; so is a push
+ *   of an array made only of tensors kept in this step (a stateful RNN's `keptStates` entry);
+ * - a tensor it keeps without pushing (a stateful RNN's carried state, a "last value" field) is
+ *   made to hold the data of the visible call's keep at the same position (when that call came
+ *   first, was not pushed, and the shapes match), and the visible call's handle — which that
+ *   field held and no longer does — is disposed, so the field sees the visible call's values
+ *   and nothing is left over; otherwise it is left to the closure, as tfjs would.
+ *
+ * Known limit: a later call reads what the visible call left in such fields (a stateful RNN's
+ * adversarial pass starts from the state the clean pass carried forward, not from the state the
+ * clean pass started from).
  *
  * The hooks (engine `keep`, `Variable.prototype.assign`, `Array.prototype.push` from the first
  * keep on) are installed only while the closure body runs, and removed in a `finally`.
@@ -32,8 +38,11 @@ export interface SideEffects {
   readonly writes: Map<tf.Variable, tf.Tensor>;
   /** Every `tf.keep` call of the closure, in order, and whether the tensor was not kept before. */
   readonly kept: Array<{ readonly tensor: tf.Tensor; readonly fresh: boolean }>;
-  /** Of those (or older ones), the tensors whose push into an array was dropped. */
-  readonly dropped: Set<tf.Tensor>;
+  /**
+   * Kept tensors pushed into an array: in a sandboxed call those pushes were dropped; in the
+   * visible call they were made (the caller holds them).
+   */
+  readonly pushed: Set<tf.Tensor>;
 }
 
 type Engine = ReturnType<typeof tf.engine> & { keep: <T extends tf.Tensor>(t: T) => T };
@@ -47,8 +56,9 @@ type Assign = (this: tf.Variable, value: tf.Tensor) => void;
 export type CallMode = 'visible' | 'sandbox' | 'writes';
 
 /** Install the recording hooks around one run of `body`; what it did is collected in `effects`. */
-export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: CallMode): T {
+export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: CallMode, earlier: VisibleKeeps | null = null): T {
   if (mode === 'writes') return recordWrites(body, effects);
+  const earlierKeeps = new Set(earlier ?? []);
   const engine = tf.engine() as Engine;
   const ownKeep = Object.hasOwn(engine, 'keep');
   const originalKeep = engine.keep;
@@ -62,14 +72,19 @@ export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: 
     const fresh = !tensor.kept;
     const result = originalKeep.call(engine, tensor) as K;
     effects.kept.push({ tensor, fresh });
-    if (mode === 'visible') return result;
     keptHere.add(tensor);
     if (!pushFilterOn) {
       pushFilterOn = true;
+      const drops = mode === 'sandbox';
       arrayPrototype.push = function (this: unknown[], ...items: unknown[]): number {
-        if (items.length === 1 && keptHere.has(items[0] as tf.Tensor)) {
-          effects.dropped.add(items[0] as tf.Tensor);
-          return this.length;
+        if (items.length === 1) {
+          const item = items[0];
+          if (keptHere.has(item as tf.Tensor)) {
+            effects.pushed.add(item as tf.Tensor);
+            if (drops) return this.length;
+          } else if (drops && Array.isArray(item) && item.length > 0 && item.every((t) => keptHere.has(t) || earlierKeeps.has(t))) {
+            return this.length;
+          }
         }
         return originalPush.apply(this, items);
       };
@@ -109,14 +124,14 @@ function recordWrites<T>(body: () => T, effects: SideEffects): T {
 
 /** An empty record. */
 export function noSideEffects(): SideEffects {
-  return { writes: new Map(), kept: [], dropped: new Set() };
+  return { writes: new Map(), kept: [], pushed: new Set() };
 }
 
 /**
  * Undo a sandboxed call: restore the variables it wrote, dispose the kept tensors whose push was
  * dropped, and point the other fresh keeps at the visible call's data (see the module comment).
  */
-export function undoSideEffects(effects: SideEffects, visible: VisibleKeeps | null): void {
+export function undoSideEffects(effects: SideEffects, visible: VisibleKeeps | null, visiblePushed: ReadonlySet<tf.Tensor>): void {
   for (const [variable, before] of effects.writes) {
     if (!variable.isDisposed && variable.dataId !== before.dataId) variable.assign(before);
     before.dispose();
@@ -126,20 +141,24 @@ export function undoSideEffects(effects: SideEffects, visible: VisibleKeeps | nu
   // stands for the i-th keep of the visible call.
   effects.kept.forEach(({ tensor, fresh }, position) => {
     if (!fresh || tensor.isDisposed) return;
-    if (effects.dropped.has(tensor)) {
+    if (effects.pushed.has(tensor)) {
       tensor.dispose();
       return;
     }
     const counterpart = visible?.[position];
-    if (counterpart !== undefined && !counterpart.isDisposed && sameSignature(counterpart, tensor)) aliasData(tensor, counterpart);
+    if (visible === null || counterpart === undefined || counterpart.isDisposed || visiblePushed.has(counterpart) || !sameSignature(counterpart, tensor)) return;
+    aliasData(tensor, counterpart);
+    // The field that held the visible call's handle holds this one now: it takes its place.
+    if (counterpart !== tensor) counterpart.dispose();
+    visible[position] = tensor;
   });
   effects.kept.length = 0;
-  effects.dropped.clear();
+  effects.pushed.clear();
 }
 
-/** The visible call's keeps, in order: the counterparts of a sandboxed call's keeps. */
-export function visibleKeeps(effects: SideEffects): VisibleKeeps {
-  return effects.kept.map(({ tensor }) => tensor);
+/** The visible call's keeps, in order (the counterparts of a sandboxed call's keeps), and which of them it pushed. */
+export function visibleKeeps(effects: SideEffects): { keeps: VisibleKeeps; pushed: Set<tf.Tensor> } {
+  return { keeps: effects.kept.map(({ tensor }) => tensor), pushed: new Set(effects.pushed) };
 }
 
 function sameSignature(a: tf.Tensor, b: tf.Tensor): boolean {
