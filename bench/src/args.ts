@@ -5,47 +5,57 @@ export { UsageError };
 
 export type BackendName = 'cpu' | 'wasm';
 
+/** The backends `--backend both` (the default) measures, in the order they run. */
+export const ALL_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
 export interface BenchOptions {
-  /** Timed rounds; each runs a block of base steps and a block of SAM steps. */
+  /** Timed rounds; each runs one block of every variant, in a rotating order. */
   readonly rounds: number;
   /** Steps per block (k). */
   readonly steps: number;
-  /** Force a backend instead of `useBestBackend()`'s choice. */
-  readonly backend?: BackendName;
-  /** SAM's `onNonFinite` policy; absent: the core's default. */
-  readonly onNonFinite?: NonFinitePolicy;
-  /** Pass `telemetry: false` to SAM (no per-step norms/cosine on the device). */
-  readonly noTelemetry: boolean;
+  /** The backends to measure, one after the other (model and data rebuilt for each). */
+  readonly backends: readonly BackendName[];
 }
-
-export type NonFinitePolicy = 'skip' | 'throw' | 'ignore';
 
 export const DEFAULTS = { rounds: 20, steps: 10 } as const;
 
-export const USAGE = `Usage: pnpm bench [flags]      (or, in bench: node dist/step-time.js [flags])
+export const USAGE = `Usage: pnpm bench [-- flags]      (or, in bench: node dist/step-time.js [flags])
 
 Step time, peak memory and host reads of SAM (sharpnessAware + gradient({ rho: 0.05 }))
-against its base optimizer (SGD), MLP 784-256-256-10, batch 128, synthetic data.
+against its base optimizer (SGD), MLP 784-256-256-10, batch 128, synthetic data. Every round
+runs one block of each variant, in an order that rotates from round to round:
+  SGD (base), SAM default (onNonFinite 'skip', telemetry on), SAM no telemetry,
+  SAM no guard (onNonFinite 'ignore'), SAM bare (both off), hand-rolled SAM (plain tfjs).
 
 Flags:
-  --rounds N       timed rounds, each a block of base steps then a block of SAM steps (default ${DEFAULTS.rounds})
-  --steps N        steps per block                                                     (default ${DEFAULTS.steps})
-  --backend NAME   cpu or wasm (default: the best one installed)
-  --on-non-finite P  SAM's onNonFinite policy: skip, throw or ignore (default: the core's default, skip)
-  --no-telemetry   SAM with telemetry: false
+  --rounds N       timed rounds, each one block of every variant  (default ${DEFAULTS.rounds})
+  --steps N        steps per block                                (default ${DEFAULTS.steps})
+  --backend NAME   cpu, wasm, or both (wasm, then cpu)            (default both)
   --help           show this text
+
+Exits 0 whether the targets pass or not (it is a report), 2 on bad flags.
 `;
+
+/** Flags of earlier versions, now measured by the variants of every run. */
+const REMOVED: Record<string, string> = {
+  'on-non-finite': "--on-non-finite was removed: every run measures 'SAM no guard' (onNonFinite 'ignore') next to 'SAM default' ('skip')",
+  'no-telemetry': "--no-telemetry was removed: every run measures 'SAM no telemetry' and 'SAM bare' next to 'SAM default'",
+};
 
 export function parseBenchArgs(argv: readonly string[]): { help: true } | ({ help: false } & BenchOptions) {
   const values = parseFlags(argv, {
     rounds: { type: 'string' },
     steps: { type: 'string' },
     backend: { type: 'string' },
+    // Recognized only to say what replaced them.
     'on-non-finite': { type: 'string' },
     'no-telemetry': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values['help']) return { help: true };
+  for (const [flag, message] of Object.entries(REMOVED)) {
+    if (values[flag] !== undefined) throw new UsageError(message);
+  }
   const integer = (key: 'rounds' | 'steps') => {
     const text = values[key];
     if (text === undefined) return DEFAULTS[key];
@@ -54,20 +64,14 @@ export function parseBenchArgs(argv: readonly string[]): { help: true } | ({ hel
     }
     return Number(text);
   };
-  const backend = values['backend'];
-  if (backend !== undefined && backend !== 'cpu' && backend !== 'wasm') {
-    throw new UsageError(`--backend must be 'cpu' or 'wasm', got '${backend}'`);
-  }
-  const onNonFinite = values['on-non-finite'];
-  if (onNonFinite !== undefined && onNonFinite !== 'skip' && onNonFinite !== 'throw' && onNonFinite !== 'ignore') {
-    throw new UsageError(`--on-non-finite must be 'skip', 'throw' or 'ignore', got '${onNonFinite}'`);
+  const backend = values['backend'] ?? 'both';
+  if (backend !== 'both' && backend !== 'cpu' && backend !== 'wasm') {
+    throw new UsageError(`--backend must be 'cpu', 'wasm' or 'both', got '${backend}'`);
   }
   return {
     help: false,
     rounds: integer('rounds'),
     steps: integer('steps'),
-    noTelemetry: values['no-telemetry'] === true,
-    ...(backend !== undefined ? { backend } : {}),
-    ...(onNonFinite !== undefined ? { onNonFinite } : {}),
+    backends: backend === 'both' ? ALL_BACKENDS : [backend],
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The three measurements: interleaved step time, peak memory of one step, host reads.
+ * The three measurements: interleaved step time of several variants, peak memory of one step, host reads.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -18,19 +18,25 @@ export async function settle(variable: tf.Tensor): Promise<void> {
 }
 
 export interface Timing {
-  /** Seconds per step of each block, per optimizer, in round order. */
-  readonly base: number[];
-  readonly sam: number[];
+  /** Seconds per step of each block: `seconds[variant][round]`. */
+  readonly seconds: number[][];
+  /** The order the variants ran in, per round (indices into the steps). */
+  readonly orders: number[][];
+}
+
+/** The order of `n` variants in round `round` (from 0): 0..n-1 rotated left by `round`, so it starts with variant `round mod n`. */
+export function rotatedOrder(n: number, round: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i + round) % n);
 }
 
 /**
- * Warm both up, then `rounds` rounds of a block of `k` base steps and a block of `k` SAM
- * steps (the order alternates every round so a slow drift of the machine hits both alike).
- * Each block ends with one `settle`, inside the timed span.
+ * Warm every step up, then `rounds` rounds of one block of `k` steps of each, in an order that
+ * rotates by one every round ({@link rotatedOrder}) so a slow drift of the machine, or the
+ * position within a round, hits all alike. Each block ends with one `settle`, inside the
+ * timed span.
  */
 export async function interleavedTiming(
-  base: Step,
-  sam: Step,
+  steps: readonly Step[],
   options: { rounds: number; steps: number; warmup: number; variable: tf.Tensor; onRound?: (round: number) => void },
 ): Promise<Timing> {
   const block = async (step: Step, k: number) => {
@@ -39,18 +45,13 @@ export async function interleavedTiming(
     await settle(options.variable);
     return (performance.now() - started) / 1000 / k;
   };
-  await block(base, options.warmup);
-  await block(sam, options.warmup);
+  for (const step of steps) await block(step, options.warmup);
 
-  const timing: Timing = { base: [], sam: [] };
+  const timing: Timing = { seconds: steps.map(() => []), orders: [] };
   for (let round = 0; round < options.rounds; round++) {
-    if (round % 2 === 0) {
-      timing.base.push(await block(base, options.steps));
-      timing.sam.push(await block(sam, options.steps));
-    } else {
-      timing.sam.push(await block(sam, options.steps));
-      timing.base.push(await block(base, options.steps));
-    }
+    const order = rotatedOrder(steps.length, round);
+    for (const index of order) timing.seconds[index]!.push(await block(steps[index]!, options.steps));
+    timing.orders.push(order);
     options.onRound?.(round + 1);
   }
   return timing;

@@ -1,33 +1,51 @@
 #!/usr/bin/env node
 /**
- * flatmin step-time benchmark: SAM (sharpnessAware + gradient) vs its base optimizer
- * (SGD), on an MLP 784-256-256-10 with batch 128, measured side by side in one process.
+ * flatmin step-time benchmark: SAM (sharpnessAware + gradient) and its parts vs its base
+ * optimizer (SGD), on an MLP 784-256-256-10 with batch 128, measured side by side in one
+ * process, on wasm and on cpu (`--backend`).
  *
- *   step time   interleaved blocks of k base steps and k SAM steps, median s/step each,
- *               ratio SAM/base with its min/max over the rounds         target ≤ 2.05
- *   host reads  backend readSync/read calls during SAM steps              target 0
- *   memory      peak bytes of one step (tf.profile), SAM minus base       target ≤ 2× parameters
+ *   step time   interleaved blocks of k steps of every variant (base, SAM default, SAM without
+ *               telemetry, without guard, without both, hand-rolled SAM) in a rotating order;
+ *               median s/step each, ratio to the base with its min/max over the rounds, and
+ *               the guard's and the telemetry's cost in % of a base step    target ≤ 2.05
+ *   host reads  backend readSync/read calls during SAM default steps         target 0
+ *   memory      peak bytes of one step (tf.profile), SAM default minus base  target ≤ 2× parameters
  *
  * Writes the numbers to bench/results/step-time.json. `--help` lists the flags.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of the layers' ops
-import { sharpnessAware } from '@flatmin/core';
-import { gradient } from '@flatmin/perturb-gradient';
-import { type BenchOptions, parseBenchArgs, USAGE, UsageError } from './args.js';
-import { countHostReads, type HostReads, interleavedTiming, type Step, stepMemory } from './measure.js';
+import { formatTable } from '@flatmin/cli-kit';
+import { type BackendName, type BenchOptions, parseBenchArgs, USAGE, UsageError } from './args.js';
+import { countHostReads, type HostReads, interleavedTiming, type StepMemory, stepMemory } from './measure.js';
 import { BATCH, buildMlp, parameterCount, selectBackend, syntheticBatch, trainableVariables } from './setup.js';
 import { max, median, min } from './stats.js';
-import { formatTable } from '@flatmin/cli-kit';
+import { buildVariants, LEARNING_RATE, RHO, SEED, VARIANTS, type VariantKey } from './variants.js';
 
-const LEARNING_RATE = 0.01;
-const RHO = 0.05;
-const SEED = 1;
-const WARMUP_STEPS = 5;
-const READ_COUNT_STEPS = 20;
+const WARMUP_STEPS = 10;
+const READ_COUNT_STEPS = 10;
 const TARGETS = { ratio: 2.05, hostReads: 0, extraMemoryOverParams: 2 } as const;
+/** The variant the targets are checked on. */
+const HEADLINE: VariantKey = 'default';
+
+/** What one SAM part costs: the step time of `of` minus that of `minus`, in % of a base step. */
+const COSTS: readonly { readonly label: string; readonly of: VariantKey; readonly minus: VariantKey }[] = [
+  { label: "guard: onNonFinite 'skip' (default − no guard)", of: 'default', minus: 'noGuard' },
+  { label: 'telemetry (default − no telemetry)', of: 'default', minus: 'noTelemetry' },
+  { label: 'guard + telemetry (default − bare)', of: 'default', minus: 'bare' },
+  { label: 'flatmin without both (bare − hand-rolled)', of: 'bare', minus: 'handRolled' },
+];
+
+interface Check {
+  readonly backend: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly limit: string;
+  readonly pass: boolean;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   let parsed: ReturnType<typeof parseBenchArgs>;
@@ -46,134 +64,208 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function run(options: BenchOptions): Promise<number> {
-  const backend = await selectBackend(options.backend);
-  const model = buildMlp(SEED);
-  const variables = trainableVariables(model);
-  const parameters = parameterCount(variables);
-  const parameterBytes = parameters * 4;
-  const { xs, ys } = syntheticBatch(SEED);
-  const loss = () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar;
-
-  // Same base type, fresh instances, the same model (so the same weights) for both.
-  const baseOptimizer = tf.train.sgd(LEARNING_RATE);
-  const samOptimizer = sharpnessAware({
-    base: tf.train.sgd(LEARNING_RATE),
-    perturbation: gradient({ rho: RHO }),
-    seed: SEED,
-    ...(options.onNonFinite !== undefined ? { onNonFinite: options.onNonFinite } : {}),
-    ...(options.noTelemetry ? { telemetry: false } : {}),
-  });
-  const base: Step = () => void baseOptimizer.minimize(loss, false, variables);
-  const sam: Step = () => void samOptimizer.minimize(loss, false, variables);
-
-  const totalSteps = 2 * (WARMUP_STEPS + options.rounds * options.steps);
+  const stepsPerBackend = VARIANTS.length * (WARMUP_STEPS + options.rounds * options.steps);
   console.log(
-    `step time: MLP 784-256-256-10 (${parameters} parameters), batch ${BATCH}, SGD(lr ${LEARNING_RATE}) vs ` +
-      `SAM(SGD, gradient rho ${RHO}${options.onNonFinite !== undefined ? `, onNonFinite '${options.onNonFinite}'` : ''}${options.noTelemetry ? ', telemetry off' : ''}) | backend ${backend} | ${options.rounds} rounds × ${options.steps} steps each (${totalSteps} steps)`,
+    `step time: MLP 784-256-256-10, batch ${BATCH}, base SGD(lr ${LEARNING_RATE}), SAM = sharpnessAware(SGD, gradient rho ${RHO}) | ` +
+      `backends ${options.backends.join(', ')} | ${options.rounds} rounds × ${options.steps} steps of each of ${VARIANTS.length} variants (${stepsPerBackend} timed+warm-up steps per backend)`,
   );
+  const source = sourceState();
+  if (source !== null) {
+    console.log(`source: commit ${source.commit}${source.changedUnderPackages.length > 0 ? `, ${source.changedUnderPackages.length} uncommitted change(s) under packages/` : ', packages/ clean'}`);
+  }
+  const entries = [];
+  const checks: Check[] = [];
+  for (const backend of options.backends) {
+    const entry = await runBackend(backend, options);
+    entries.push(entry);
+    checks.push(...entry.targets);
+  }
 
-  const timing = await interleavedTiming(base, sam, {
-    rounds: options.rounds,
-    steps: options.steps,
-    warmup: WARMUP_STEPS,
-    variable: variables[0]!,
-    // A live counter on a terminal only; a log gets no partial lines.
-    ...(process.stdout.isTTY ? { onRound: (round: number) => process.stdout.write(`\r  round ${round}/${options.rounds}`) } : {}),
-  });
-  if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
-  const ratios = timing.sam.map((samSeconds, i) => samSeconds / timing.base[i]!);
-  const baseMedian = median(timing.base);
-  const samMedian = median(timing.sam);
-  const ratio = samMedian / baseMedian;
-
-  // Both optimizers have taken steps already, so lazily made state exists.
-  const baseMemory = await stepMemory(base);
-  const samMemory = await stepMemory(sam);
-  const extraBytes = samMemory.peakExtraBytes - baseMemory.peakExtraBytes;
-  const extraOverParams = extraBytes / parameterBytes;
-
-  const samReads = countHostReads(sam, READ_COUNT_STEPS);
-  const baseReads = countHostReads(base, READ_COUNT_STEPS);
-  const telemetry = { ...(await samOptimizer.telemetry()) };
-
-  const checks = [
-    {
-      target: 'step time SAM/base',
-      measured: `${ratio.toFixed(2)} (rounds: ${min(ratios).toFixed(2)}–${max(ratios).toFixed(2)})`,
-      limit: `≤ ${TARGETS.ratio}`,
-      pass: ratio <= TARGETS.ratio,
-    },
-    {
-      target: 'host reads per SAM step',
-      measured: `${samReads.step / READ_COUNT_STEPS} (${samReads.step} in ${READ_COUNT_STEPS} steps)`,
-      limit: `${TARGETS.hostReads}`,
-      pass: samReads.step === TARGETS.hostReads,
-    },
-    {
-      target: 'peak extra memory over base',
-      measured: `${extraBytes} B = ${extraOverParams.toFixed(4)}× params`,
-      limit: `≤ ${TARGETS.extraMemoryOverParams}× params = ${TARGETS.extraMemoryOverParams * parameterBytes} B`,
-      pass: extraOverParams <= TARGETS.extraMemoryOverParams,
-    },
-  ];
-
-  const ms = (seconds: number) => `${(seconds * 1000).toFixed(2)}`;
   console.log(
-    `\n${formatTable(
-      [
-        { header: 'optimizer' },
-        { header: 'median ms/step', align: 'right' },
-        { header: 'min', align: 'right' },
-        { header: 'max', align: 'right' },
-        { header: 'peak step memory', align: 'right' },
-        { header: 'left after step', align: 'right' },
-        { header: 'host reads/step', align: 'right' },
-      ],
-      [
-        ['SGD (base)', ms(baseMedian), ms(min(timing.base)), ms(max(timing.base)), formatBytes(baseMemory.peakExtraBytes), `${baseMemory.newTensors} tensors`, readsPerStep(baseReads)],
-        ['SAM', ms(samMedian), ms(min(timing.sam)), ms(max(timing.sam)), formatBytes(samMemory.peakExtraBytes), `${samMemory.newTensors} tensors`, readsPerStep(samReads)],
-      ],
-    )}`,
-  );
-  console.log(
-    `\n${formatTable(
-      [{ header: 'target' }, { header: 'measured' }, { header: 'limit' }, { header: 'result' }],
-      checks.map((check) => [check.target, check.measured, check.limit, check.pass ? 'PASS' : 'FAIL']),
+    `\n== targets (${VARIANTS.find((v) => v.key === HEADLINE)!.label} vs ${VARIANTS[0]!.label}), per backend\n${formatTable(
+      [{ header: 'backend' }, { header: 'target' }, { header: 'measured' }, { header: 'limit' }, { header: 'result' }],
+      checks.map((check) => [check.backend, check.target, check.measured, check.limit, check.pass ? 'PASS' : 'FAIL']),
     )}`,
   );
 
   const results = {
     date: new Date().toISOString(),
-    backend,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, node: process.version },
-    config: { model: '784-256-256-10', parameters, onNonFinite: options.onNonFinite ?? 'default', telemetry: !options.noTelemetry, batch: BATCH, learningRate: LEARNING_RATE, rho: RHO, rounds: options.rounds, stepsPerBlock: options.steps, warmupSteps: WARMUP_STEPS },
-    stepTime: {
-      baseSecondsPerStep: { median: baseMedian, min: min(timing.base), max: max(timing.base), rounds: timing.base },
-      samSecondsPerStep: { median: samMedian, min: min(timing.sam), max: max(timing.sam), rounds: timing.sam },
-      ratio: { value: ratio, min: min(ratios), max: max(ratios), rounds: ratios },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, node: process.version, loadAverage: os.loadavg() },
+    source,
+    config: {
+      model: '784-256-256-10',
+      batch: BATCH,
+      learningRate: LEARNING_RATE,
+      rho: RHO,
+      seed: SEED,
+      rounds: options.rounds,
+      stepsPerBlock: options.steps,
+      warmupSteps: WARMUP_STEPS,
+      readCountSteps: READ_COUNT_STEPS,
+      order: 'variants rotate by one position every round',
+      variants: VARIANTS.map(({ key, label, description }) => ({ key, label, description })),
+      headline: HEADLINE,
+      targets: TARGETS,
     },
-    memory: { parameterBytes, base: baseMemory, sam: samMemory, extraBytes, extraOverParams },
-    hostReads: { steps: READ_COUNT_STEPS, sam: samReads, base: baseReads },
-    telemetry,
-    targets: checks.map(({ target, measured, limit, pass }) => ({ target, measured, limit, pass })),
+    backends: entries,
   };
   const resultsDir = new URL('../results/', import.meta.url);
   mkdirSync(resultsDir, { recursive: true });
   const file = new URL('step-time.json', resultsDir);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${file.pathname}`);
+  return 0;
+}
 
-  samOptimizer.dispose();
-  baseOptimizer.dispose();
+/** Every measurement on one backend, with a model, data and optimizers of its own. */
+async function runBackend(requested: BackendName, options: BenchOptions) {
+  const backend = await selectBackend(requested);
+  const model = buildMlp(SEED);
+  const variables = trainableVariables(model);
+  const parameters = parameterCount(variables);
+  const parameterBytes = parameters * 4;
+  const { xs, ys } = syntheticBatch(SEED);
+  const loss = () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar;
+  const variants = buildVariants(loss, variables);
+  const index = (key: VariantKey) => variants.findIndex((variant) => variant.spec.key === key);
+  const headline = variants[index(HEADLINE)]!;
+
+  console.log(`\n== backend ${backend}: ${parameters} parameters (${parameterBytes} bytes)`);
+  const timing = await interleavedTiming(
+    variants.map((variant) => variant.step),
+    {
+      rounds: options.rounds,
+      steps: options.steps,
+      warmup: WARMUP_STEPS,
+      variable: variables[0]!,
+      // A live counter on a terminal only; a log gets no partial lines.
+      ...(process.stdout.isTTY ? { onRound: (round: number) => process.stdout.write(`\r  round ${round}/${options.rounds}`) } : {}),
+    },
+  );
+  if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
+
+  // Every optimizer has taken steps already, so lazily made state exists.
+  const memory: StepMemory[] = [];
+  for (const variant of variants) memory.push(await stepMemory(variant.step));
+  const reads: HostReads[] = variants.map((variant) => countHostReads(variant.step, READ_COUNT_STEPS));
+  const telemetry = headline.sam === undefined ? null : { ...(await headline.sam.telemetry()) };
+
+  const baseSeconds = timing.seconds[0]!;
+  const baseMedian = median(baseSeconds);
+  const rows = variants.map((variant, i) => {
+    const seconds = timing.seconds[i]!;
+    const ratios = seconds.map((s, round) => s / baseSeconds[round]!);
+    const extraBytes = memory[i]!.peakExtraBytes - memory[0]!.peakExtraBytes;
+    return {
+      key: variant.spec.key,
+      label: variant.spec.label,
+      secondsPerStep: { median: median(seconds), min: min(seconds), max: max(seconds), rounds: seconds },
+      ratio: { value: median(seconds) / baseMedian, min: min(ratios), max: max(ratios), rounds: ratios },
+      memory: { ...memory[i]!, extraBytesOverBase: extraBytes, extraOverParams: extraBytes / parameterBytes },
+      hostReads: { steps: READ_COUNT_STEPS, ...reads[i]! },
+    };
+  });
+  const row = (key: VariantKey) => rows[index(key)]!;
+  const costs = COSTS.map(({ label, of, minus }) => {
+    const a = row(of).secondsPerStep;
+    const b = row(minus).secondsPerStep;
+    const perRound = a.rounds.map((s, round) => (100 * (s - b.rounds[round]!)) / baseSeconds[round]!);
+    return {
+      label,
+      of,
+      minus,
+      secondsPerStep: a.median - b.median,
+      percentOfBaseStep: { value: (100 * (a.median - b.median)) / baseMedian, min: min(perRound), max: max(perRound), rounds: perRound },
+    };
+  });
+
+  const ms = (seconds: number) => (seconds * 1000).toFixed(2);
+  console.log(
+    formatTable(
+      [
+        { header: 'variant' },
+        { header: 'median ms/step', align: 'right' },
+        { header: 'min–max ms', align: 'right' },
+        { header: '× base', align: 'right' },
+        { header: 'rounds min–max', align: 'right' },
+        { header: 'peak step memory', align: 'right' },
+        { header: 'extra over base', align: 'right' },
+        { header: 'left after step', align: 'right' },
+        { header: 'host reads/step', align: 'right' },
+      ],
+      rows.map((r, i) => [
+        r.label,
+        ms(r.secondsPerStep.median),
+        `${ms(r.secondsPerStep.min)}–${ms(r.secondsPerStep.max)}`,
+        i === 0 ? '1' : r.ratio.value.toFixed(3),
+        i === 0 ? '' : `${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)}`,
+        formatBytes(r.memory.peakExtraBytes),
+        i === 0 ? '' : `${r.memory.extraOverParams.toFixed(4)}× params`,
+        `${r.memory.newTensors} tensors`,
+        readsPerStep(r.hostReads),
+      ]),
+    ),
+  );
+  console.log(
+    `\n${formatTable(
+      [{ header: 'cost of' }, { header: 'ms/step', align: 'right' }, { header: '% of a base step', align: 'right' }, { header: 'rounds min–max', align: 'right' }],
+      costs.map((c) => [c.label, signed(c.secondsPerStep * 1000, 2), `${signed(c.percentOfBaseStep.value, 1)} %`, `${signed(c.percentOfBaseStep.min, 1)} … ${signed(c.percentOfBaseStep.max, 1)} %`]),
+    )}`,
+  );
+
+  const top = row(HEADLINE);
+  const targets: Check[] = [
+    {
+      backend,
+      target: 'step time SAM default/base',
+      measured: `${top.ratio.value.toFixed(3)} (rounds: ${top.ratio.min.toFixed(3)}–${top.ratio.max.toFixed(3)})`,
+      limit: `≤ ${TARGETS.ratio}`,
+      pass: top.ratio.value <= TARGETS.ratio,
+    },
+    {
+      backend,
+      target: 'host reads per SAM default step',
+      measured: `${top.hostReads.step / READ_COUNT_STEPS} (${top.hostReads.step} in ${READ_COUNT_STEPS} steps)`,
+      limit: `${TARGETS.hostReads}`,
+      pass: top.hostReads.step === TARGETS.hostReads,
+    },
+    {
+      backend,
+      target: 'peak extra memory over base',
+      measured: `${top.memory.extraBytesOverBase} B = ${top.memory.extraOverParams.toFixed(4)}× params`,
+      limit: `≤ ${TARGETS.extraMemoryOverParams}× params = ${TARGETS.extraMemoryOverParams * parameterBytes} B`,
+      pass: top.memory.extraOverParams <= TARGETS.extraMemoryOverParams,
+    },
+  ];
+
+  for (const variant of variants) variant.dispose();
   model.dispose();
   tf.dispose([xs, ys]);
-  return 0;
+  return { backend, parameters, parameterBytes, variants: rows, roundOrders: timing.orders.map((order) => order.map((i) => variants[i]!.spec.key)), costs, telemetry, targets };
+}
+
+/** The commit measured and the uncommitted changes under packages/ (null outside a git checkout). */
+function sourceState(): { commit: string; changedUnderPackages: string[] } | null {
+  const cwd = new URL('..', import.meta.url).pathname;
+  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const commit = git('rev-parse', '--short', 'HEAD').trim();
+    const changed = git('status', '--porcelain', '--', '../packages').split('\n').filter((line) => line.trim() !== '');
+    return { commit, changedUnderPackages: changed.map((line) => line.slice(3)) };
+  } catch {
+    return null;
+  }
 }
 
 /** Reads per step by the step's code, plus the kernel-internal ones when there are any. */
 function readsPerStep(reads: HostReads): string {
   const inside = reads.insideKernels > 0 ? ` (+${reads.insideKernels / READ_COUNT_STEPS} in kernels)` : '';
   return `${reads.step / READ_COUNT_STEPS}${inside}`;
+}
+
+function signed(value: number, digits: number): string {
+  const text = value.toFixed(digits);
+  return value >= 0 && !text.startsWith('-') ? `+${text}` : text.replace('-', '−');
 }
 
 function formatBytes(bytes: number): string {

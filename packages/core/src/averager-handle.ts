@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError } from './errors.js';
+import { shareData } from './tensor-math.js';
 import type { Averager, AveragerHandle, ComponentState, FitCallbackHooks } from './types.js';
 
 /** @internal The optimizer's bookkeeping for an attached averager. */
@@ -25,8 +26,8 @@ export class AveragerState {
       for (const variable of getVariables()) {
         const value = averaged[variable.name];
         if (value === undefined) continue;
-        // tf.clone shares the data: keeping the current weights costs no copy.
-        backup.set(variable, tf.keep(tf.clone(variable)));
+        // shareData: keeping the current weights costs no copy.
+        backup.set(variable, tf.keep(shareData(variable)));
         variable.assign(value);
       }
       if (backup.size === 0) {

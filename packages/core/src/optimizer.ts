@@ -62,6 +62,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
   private readonly averagerState: AveragerState | undefined;
   private pendingNames: string[] | null = null;
   private exported: NamedWeight[] = [];
+  private readonly rhoScalars = new Map<number, tf.Scalar>();
   private disposed = false;
 
   constructor(config: SharpnessAwareConfig) {
@@ -80,6 +81,20 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
       telemetry: new TelemetryRecorder(settings.telemetry),
       accumulator: null,
       variables: [],
+      rhoScalar: (value, scope) => {
+        let scalar = this.rhoScalars.get(value);
+        if (scalar === undefined) {
+          if (this.rhoScalars.size >= 64) this.disposeRhoScalars();
+          const made = tf.keep(tf.scalar(value));
+          this.rhoScalars.set(value, made);
+          scope.onRollback(() => {
+            this.rhoScalars.delete(value);
+            made.dispose();
+          });
+          scalar = made;
+        }
+        return scalar;
+      },
     };
     const averager = components.averager;
     this.averagerState =
@@ -262,6 +277,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     if (this.store.accumulator !== null) disposeAccumulated(this.store.accumulator);
     this.store.accumulator = null;
     this.store.telemetry.dispose();
+    this.disposeRhoScalars();
     super.dispose();
   }
 
@@ -282,6 +298,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     if (this.pendingNames === null) return;
     renameState(this.store, this.pendingNames, variables);
     this.pendingNames = null;
+  }
+
+  private disposeRhoScalars(): void {
+    for (const scalar of this.rhoScalars.values()) scalar.dispose();
+    this.rhoScalars.clear();
   }
 
   private disposeExported(): void {

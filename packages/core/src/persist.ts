@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError } from './errors.js';
 import { type ComponentKind, COMPONENT_KINDS } from './registry.js';
 import { decodeNumber, disposeState, encodeNumber } from './state.js';
+import { shareData } from './tensor-math.js';
 import type { Accumulated, Store } from './step/context.js';
 import type { ComponentState, NamedTensors } from './types.js';
 
@@ -29,7 +30,7 @@ const NUMBER_PREFIX = 'flatmin#/';
 /** The weights of the base optimizer and of flatmin's store. Every tensor is a fresh handle (data shared, not copied). */
 export async function exportWeights(base: tf.Optimizer, store: Store): Promise<NamedWeight[]> {
   pruneVanished(store);
-  const out: NamedWeight[] = (await base.getWeights()).map((w) => ({ name: `${BASE_PREFIX}${w.name}`, tensor: w.tensor instanceof tf.Variable ? tf.clone(w.tensor) : w.tensor }));
+  const out: NamedWeight[] = (await base.getWeights()).map((w) => ({ name: `${BASE_PREFIX}${w.name}`, tensor: w.tensor instanceof tf.Variable ? shareData(w.tensor) : w.tensor }));
   const { counters } = store;
   const numbers: Record<string, number> = {
     step: counters.steps,
@@ -42,10 +43,10 @@ export async function exportWeights(base: tf.Optimizer, store: Store): Promise<N
   out.push({ name: `${TENSOR_PREFIX}optimizer/random`, tensor: tf.tensor1d(Int32Array.from(store.random.getState(), (x) => x | 0), 'int32') });
   out.push({ name: `${TENSOR_PREFIX}optimizer/variables`, tensor: tf.tensor1d(store.variables.map((v) => v.name), 'string') });
   const skipped = store.telemetry.skippedCounter;
-  if (skipped !== null) out.push({ name: `${TENSOR_PREFIX}optimizer/skipped`, tensor: tf.clone(skipped) });
+  if (skipped !== null) out.push({ name: `${TENSOR_PREFIX}optimizer/skipped`, tensor: shareData(skipped) });
   if (store.accumulator !== null) {
-    for (const [name, tensor] of Object.entries(store.accumulator.sum)) out.push({ name: `${TENSOR_PREFIX}accumulator/${name}`, tensor: tf.clone(tensor) });
-    out.push({ name: `${TENSOR_PREFIX}accumulated/loss`, tensor: tf.clone(store.accumulator.lossSum) });
+    for (const [name, tensor] of Object.entries(store.accumulator.sum)) out.push({ name: `${TENSOR_PREFIX}accumulator/${name}`, tensor: shareData(tensor) });
+    out.push({ name: `${TENSOR_PREFIX}accumulated/loss`, tensor: shareData(store.accumulator.lossSum) });
     out.push({ name: `${NUMBER_PREFIX}accumulated/count`, tensor: encodeNumber(store.accumulator.count) });
   }
   for (const kind of COMPONENT_KINDS) {
@@ -53,7 +54,7 @@ export async function exportWeights(base: tf.Optimizer, store: Store): Promise<N
       out.push(
         typeof value === 'number'
           ? { name: `${NUMBER_PREFIX}${kind}/${key}`, tensor: encodeNumber(value) }
-          : { name: `${TENSOR_PREFIX}${kind}/${key}`, tensor: tf.clone(value) },
+          : { name: `${TENSOR_PREFIX}${kind}/${key}`, tensor: shareData(value) },
       );
     }
   }

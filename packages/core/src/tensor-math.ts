@@ -39,6 +39,15 @@ export function globalDot(a: NamedTensors, b: NamedTensors): tf.Scalar {
   return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
+/**
+ * A new handle on the same data as `tensor`: no copy on any backend (a same-shape reshape only
+ * adds a reference), whereas `tf.clone` copies on wasm. Use it to keep a variable's current value
+ * while the variable is assigned a new one.
+ */
+export function shareData<T extends tf.Tensor>(tensor: T): T {
+  return tf.reshape(tensor, tensor.shape) as T;
+}
+
 /** Entry-wise a + b over the union of names (an entry only one map has is taken as it is). */
 export function addNamed(a: NamedTensors, b: NamedTensors): NamedTensors {
   const out: NamedTensors = { ...a };

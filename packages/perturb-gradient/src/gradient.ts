@@ -14,7 +14,7 @@ import {
   type Perturbation,
   type PerturbationContext,
 } from '@flatmin/core';
-import { checkChoice, checkKnownKeys, pickNamed, registerComponent, variableKey } from '@flatmin/core/kit';
+import { checkChoice, checkKnownKeys, pickNamed, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
 import { dualNormPerturbation } from './dual-norm.js';
 
 /**
@@ -150,14 +150,14 @@ export function gradient(options: GradientOptions = {}): Perturbation {
     observe(context: ObserveContext, state: ComponentState): ComponentState {
       const next: Record<string, tf.Tensor | number> = {};
       const fresh = pickNamed(context.gradsAdv, context.variables);
-      // New handles (tf.clone shares the data, no copy): the optimizer may dispose both the
+      // New handles on the same data (shareData: no copy; tf.clone copies on wasm): the optimizer may dispose both the
       // old state and gradsAdv after this call; entries for variables without a new
       // adversarial gradient are carried forward.
       for (const [key, value] of Object.entries(state)) {
         if (typeof value === 'number') next[key] = value;
-        else if (!isFreshKey(key, fresh)) next[key] = tf.clone(value);
+        else if (!isFreshKey(key, fresh)) next[key] = shareData(value);
       }
-      for (const [name, g] of Object.entries(fresh)) next[previousKey(name)] = tf.clone(g);
+      for (const [name, g] of Object.entries(fresh)) next[previousKey(name)] = shareData(g);
       return next;
     },
   };

@@ -39,6 +39,8 @@ export interface Store {
   accumulator: Accumulated | null;
   /** The gradient variables of the last step, in order (saved by getWeights to follow renames). */
   variables: tf.Variable[];
+  /** ρ as a device scalar, made once per distinct value (owned by the store; a step that throws takes back the one it made). */
+  rhoScalar(value: number, scope: StepScope): tf.Scalar;
 }
 
 /** The optimizer as the step sees it. */

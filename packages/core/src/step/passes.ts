@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError } from '../errors.js';
-import { addNamed, mapNamed } from '../tensor-math.js';
+import { addNamed, mapNamed, shareData } from '../tensor-math.js';
 import type { NamedTensors, Objective, ObjectiveExtras } from '../types.js';
 import type { Step } from './context.js';
 import { ALL, checkRequirements, type NormalizedObjective, type Pick, normalizeObjective, pickScalar } from './objective.js';
@@ -132,7 +132,7 @@ export function withOffsets<T>(variables: readonly tf.Variable[], offsets: Named
     for (const v of variables) {
       const delta = offsets[v.name];
       if (delta === undefined) continue;
-      snapshots.push([v, tf.keep(tf.clone(v))]);
+      snapshots.push([v, tf.keep(shareData(v))]);
       tf.tidy(() => v.assign(tf.add(v, delta)));
     }
     return body();

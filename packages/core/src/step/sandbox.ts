@@ -28,6 +28,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { shareData } from '../tensor-math.js';
 
 /** What a visible call kept without pushing, in order: the counterparts of a sandboxed call's keeps. */
 export type VisibleKeeps = tf.Tensor[];
@@ -93,7 +94,7 @@ export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: 
   };
   if (mode === 'sandbox') {
     prototype.assign = function (this: tf.Variable, value: tf.Tensor): void {
-      if (!effects.writes.has(this)) effects.writes.set(this, originalKeep.call(engine, tf.clone(this)));
+      if (!effects.writes.has(this)) effects.writes.set(this, originalKeep.call(engine, shareData(this)));
       originalAssign.call(this, value);
     };
   }
@@ -112,7 +113,7 @@ function recordWrites<T>(body: () => T, effects: SideEffects): T {
   const prototype = tf.Variable.prototype as unknown as { assign: Assign };
   const originalAssign = prototype.assign;
   prototype.assign = function (this: tf.Variable, value: tf.Tensor): void {
-    if (!effects.writes.has(this)) effects.writes.set(this, engine.keep(tf.clone(this)));
+    if (!effects.writes.has(this)) effects.writes.set(this, engine.keep(shareData(this)));
     originalAssign.call(this, value);
   };
   try {

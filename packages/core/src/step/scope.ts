@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentKind } from '../registry.js';
 import { replaceState, stateTensors } from '../state.js';
+import { shareData } from '../tensor-math.js';
 import type { ComponentState, NamedTensors } from '../types.js';
 
 /** The optimizer-held states a scope stages against. */
@@ -33,6 +34,12 @@ export class StepScope {
   private readonly staged = new Map<ComponentKind, ComponentState>();
   private readonly writes = new Map<tf.Variable, tf.Tensor>();
   private iterationsBefore: number | null = null;
+  private readonly undo: Array<() => void> = [];
+
+  /** Something to take back if the step throws (a cache entry made during it). */
+  onRollback(fn: () => void): void {
+    this.undo.push(fn);
+  }
 
   constructor(private readonly states: ComponentStates) {}
 
@@ -103,7 +110,7 @@ export class StepScope {
     const original = prototype.assign;
     const writes = this.writes;
     prototype.assign = function (this: tf.Variable, value: tf.Tensor): void {
-      if (!writes.has(this)) writes.set(this, tf.keep(tf.clone(this)));
+      if (!writes.has(this)) writes.set(this, tf.keep(shareData(this)));
       original.call(this, value);
     };
     try {
@@ -146,6 +153,7 @@ export class StepScope {
     if (this.iterationsBefore !== null) (base as unknown as { iterations_: number }).iterations_ = this.iterationsBefore;
     for (const state of this.staged.values()) this.disposeUnreferenced(stateTensors(state));
     this.staged.clear();
+    for (const fn of this.undo.splice(0)) fn();
   }
 
   /** Dispose every owned tensor that was not released and is not held by a component state. */

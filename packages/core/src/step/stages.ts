@@ -20,7 +20,7 @@ export function decide(step: Step, clean: CleanGradients | null): { sharp: boole
     schedule.decide({ ...step.context, variables: update, grads: clean?.grads ?? null, loss: clean?.loss ?? null }, state),
   ) as { decision: ScheduleDecision };
   const rho = decision.rho;
-  const scalar = rho !== undefined && typeof rho !== 'number' ? rho : step.scope.tidy(() => tf.scalar(rho ?? perturbation.rho));
+  const scalar = rho !== undefined && typeof rho !== 'number' ? rho : step.env.store.rhoScalar(rho ?? perturbation.rho, step.scope);
   return { sharp: decision.sharp, rho: scalar };
 }
 
