@@ -6,7 +6,8 @@
  *
  *   step time   interleaved blocks of k steps of every variant (base, SAM default, SAM without
  *               telemetry, without guard, without both, hand-rolled SAM) in a rotating order;
- *               median s/step each, ratio to the base with its min/max over the rounds, and
+ *               median s/step each; the ratio to the base is the median of the per-round ratios
+ *               (each round pairs the blocks), with its min/max over the rounds, and
  *               the guard's and the telemetry's cost in % of a base step    target ≤ 2.05
  *   host reads  backend readSync/read calls during SAM default steps         target 0
  *   memory      peak bytes of one step (tf.profile), SAM default minus base  target ≤ 2× parameters
@@ -37,6 +38,7 @@ const COSTS: readonly { readonly label: string; readonly of: VariantKey; readonl
   { label: 'telemetry (default − no telemetry)', of: 'default', minus: 'noTelemetry' },
   { label: 'guard + telemetry (default − bare)', of: 'default', minus: 'bare' },
   { label: 'flatmin without both (bare − hand-rolled)', of: 'bare', minus: 'handRolled' },
+  { label: 'ε: norm, scale, w + ε, restore (hand-rolled − two passes)', of: 'handRolled', minus: 'twoPasses' },
 ];
 
 interface Check {
@@ -160,7 +162,9 @@ async function runBackend(requested: BackendName, options: BenchOptions) {
       key: variant.spec.key,
       label: variant.spec.label,
       secondsPerStep: { median: median(seconds), min: min(seconds), max: max(seconds), rounds: seconds },
-      ratio: { value: median(seconds) / baseMedian, min: min(ratios), max: max(ratios), rounds: ratios },
+      // The headline is the median of the per-round ratios: each round pairs a block of this variant
+      // with a block of the base run moments apart, so a drift of the machine cancels in the ratio.
+      ratio: { value: median(ratios), ofMedians: median(seconds) / baseMedian, min: min(ratios), max: max(ratios), rounds: ratios },
       memory: { ...memory[i]!, extraBytesOverBase: extraBytes, extraOverParams: extraBytes / parameterBytes },
       hostReads: { steps: READ_COUNT_STEPS, ...reads[i]! },
     };

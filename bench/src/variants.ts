@@ -11,7 +11,7 @@ export const LEARNING_RATE = 0.01;
 export const RHO = 0.05;
 export const SEED = 1;
 
-export type VariantKey = 'base' | 'default' | 'noTelemetry' | 'noGuard' | 'bare' | 'handRolled';
+export type VariantKey = 'base' | 'default' | 'noTelemetry' | 'noGuard' | 'bare' | 'handRolled' | 'twoPasses';
 
 export interface VariantSpec {
   readonly key: VariantKey;
@@ -39,6 +39,11 @@ export const VARIANTS: readonly VariantSpec[] = [
     label: 'hand-rolled SAM',
     description: 'tf.variableGrads for g, ε = ρg/‖g‖ on the device, assign w+ε, tf.variableGrads again, assign w back from a kept copy, sgd.applyGradients',
   },
+  {
+    key: 'twoPasses',
+    label: 'two passes, no ε',
+    description: 'tf.variableGrads twice at w, sgd.applyGradients of the second: the floor of any two-pass method',
+  },
 ];
 
 /** One variant, built on the current backend for one model. */
@@ -59,7 +64,11 @@ export function buildVariants(loss: () => tf.Scalar, variables: tf.Variable[]): 
       return { spec, sam, step: () => void sam.minimize(loss, false, variables), dispose: () => sam.dispose() };
     }
     const step: Step =
-      spec.key === 'handRolled' ? handRolledSam(loss, variables, base, RHO) : () => void base.minimize(loss, false, variables);
+      spec.key === 'handRolled'
+        ? handRolledSam(loss, variables, base, RHO)
+        : spec.key === 'twoPasses'
+          ? twoPasses(loss, variables, base)
+          : () => void base.minimize(loss, false, variables);
     return { spec, step, dispose: () => base.dispose() };
   });
 }
@@ -72,7 +81,7 @@ export function buildVariants(loss: () => tf.Scalar, variables: tf.Variable[]): 
 export function handRolledSam(loss: () => tf.Scalar, variables: tf.Variable[], base: tf.Optimizer, rho: number): Step {
   return () => {
     const clean = tf.variableGrads(loss, variables);
-    // tf.clone shares the buffer, and assign below gives the variable a new one: no copy.
+    // What a user would write: tf.clone (a copy on wasm, a shared buffer on cpu).
     const kept = variables.map((v) => tf.clone(v));
     tf.tidy(() => {
       const grads = variables.map((v) => clean.grads[v.name]!);
@@ -86,5 +95,16 @@ export function handRolledSam(loss: () => tf.Scalar, variables: tf.Variable[], b
     tf.dispose(kept);
     base.applyGradients(adversarial.grads);
     tf.dispose([adversarial.value, ...Object.values(adversarial.grads)]);
+  };
+}
+
+/** Two forward+backward passes at w and the base update of the second: what every two-pass method pays at least. */
+export function twoPasses(loss: () => tf.Scalar, variables: tf.Variable[], base: tf.Optimizer): Step {
+  return () => {
+    const first = tf.variableGrads(loss, variables);
+    tf.dispose([first.value, ...Object.values(first.grads)]);
+    const second = tf.variableGrads(loss, variables);
+    base.applyGradients(second.grads);
+    tf.dispose([second.value, ...Object.values(second.grads)]);
   };
 }

@@ -72,8 +72,8 @@ function previousKey(variableName: string): string {
  * `rho`). A zero gradient gives ε = 0, never NaN; ρ = 0 gives ε = 0.
  *
  * With `from: 'previous'` it is the one-backward lookahead variant (OG-SAM of Yu, Zhang &
- * Kwok, "Improving Sharpness-Aware Minimization by Lookahead", ICML 2024 — METHODS.md
- * lists it as ICLR 2024): `needsGradient` is false, `observe` stores each variable's
+ * Kwok, "Improving Sharpness-Aware Minimization by Lookahead", ICML 2024; an earlier
+ * version was submitted to ICLR 2024): `needsGradient` is false, `observe` stores each variable's
  * adversarial gradient ∇L(w + ε) in the state under `` `${variable.name}:previous` ``,
  * and the next `compute` builds ε from it with the same formula. A variable with no stored
  * gradient (every variable on the first step) gets no ε entry, i.e. ε = 0.

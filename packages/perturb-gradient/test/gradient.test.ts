@@ -45,7 +45,7 @@ function compute(
   return out;
 }
 
-describe('gradient(): ε against the float64 reference (METHODS.md)', () => {
+describe('gradient(): ε against the float64 reference', () => {
   const values = SIZES.map((size, i) => testValues(size, 17 + i));
 
   it.each(P_VALUES)('p = %s, global norm over 4 variables of different shapes', (p) => {

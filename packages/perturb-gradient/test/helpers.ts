@@ -1,4 +1,4 @@
-// Test helpers: float64 references written from the METHODS.md formulas (independent of
+// Test helpers: float64 references written from the published formulas (independent of
 // src/), contexts like the optimizer builds them, and comparison/leak/read utilities.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, NamedTensors, ObserveContext, PerturbationContext } from '@flatmin/core';
@@ -9,7 +9,7 @@ export const NORM_EPSILON = 1e-12;
 
 /**
  * ε̂ = argmax_{‖ε‖_p ≤ ρ} εᵀg over the concatenation of `grads` (one global norm), in float64,
- * straight from METHODS.md (1/p + 1/q = 1):
+ * straight from the paper (1/p + 1/q = 1):
  *   p = 2: ε = ρ g/(‖g‖₂ + 1e-12)
  *   1 < p < ∞: ε_i = ρ sign(g_i)|g_i|^{q−1} / (‖g‖_q^q)^{1/p}
  *   p = ∞: ε = ρ sign(g)

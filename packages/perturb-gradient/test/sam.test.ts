@@ -21,7 +21,7 @@ import { gradient } from '../src/index.js';
 
 const lr = 0.05;
 
-/** ε for the dual norm of p (METHODS.md), float64, over the flattened parameters. */
+/** ε for the dual norm of p, float64, over the flattened parameters. */
 function epsilon64(p: LinearProblem, g: LinearParams, rho: number, norm: number): LinearParams {
   const v = flatten(g);
   if (norm === Infinity) return unflatten(p, v.map((x) => rho * Math.sign(x)));
@@ -109,7 +109,7 @@ describe('degenerate ρ', () => {
 });
 
 describe('telemetry with gradient()', () => {
-  it('reports ‖g‖, ‖ε‖ = ρ and cos(g, g_adv) of the step (float64 reference), without keeping g alive', async () => {
+  it('reports ‖g‖, ‖ε‖ = ρ and cos(g, g_adv) of the step (float64 reference)', async () => {
     const problem = makeLinearProblem({ seed: 9 });
     const rho = 0.2;
     const g = linearGrad64(problem, problem.init);

@@ -74,7 +74,7 @@ export interface OptimizerCase {
   make: OptimizerFactory;
   /**
    * Float64 reference: the parameters after `steps` updates from `problem.init`, written from
-   * the METHODS.md formula (not from the code under test). Checked to 1e-5 relative.
+   * method's published formula (not from the code under test). Checked to 1e-5 relative.
    */
   reference?: { steps: number; expected: (problem: LinearProblem) => LinearParams; tolerance?: number };
   /** Skip the convergence check (e.g. a method that only perturbs). Default: checked. */

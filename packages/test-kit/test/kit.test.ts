@@ -42,8 +42,10 @@ describe('assertion helpers fail when they should', () => {
   it('countHostReads counts dataSync and data()', async () => {
     const t = tf.tensor1d([1, 2]);
     expect(countHostReads(() => t.dataSync()).reads).toBe(1);
-    const { result } = countHostReads(() => t.data());
-    await result;
+    const { result, reads } = countHostReads(() => t.data());
+    expect(reads).toBe(1);
+    expect(Array.from(await result)).toEqual([1, 2]);
+    expect(countHostReads(() => t.arraySync()).reads).toBe(1);
     expect(countHostReads(() => tf.tidy(() => tf.add(t, 1))).reads).toBe(0);
     t.dispose();
   });
