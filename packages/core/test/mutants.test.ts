@@ -125,7 +125,7 @@ describe('the guard and weight decay, corner by corner', () => {
       static get className() {
         return 'PlainForTest';
       }
-      applyGradients(grads: tf.NamedTensorMap | tf.NamedTensor[]): void {
+      applyGradients(grads: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): void {
         const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
         for (const { name, tensor } of list) {
           const v = tf.engine().registeredVariables[name]!;
