@@ -11,6 +11,7 @@ export { FlatminConfigError, FlatminError } from './errors.js';
 export { SharpnessAwareOptimizer, sharpnessAware } from './optimizer.js';
 export { always } from './schedule.js';
 export { classSplit } from './step/objective.js';
+export type { NamedWeight } from './persist.js';
 export type { Telemetry, TelemetryTensors } from './telemetry.js';
 export type * from './types.js';
 export type { LayersLike, Scope, ScopeOptions, VariableSource } from './variables.js';
