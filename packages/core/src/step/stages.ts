@@ -9,6 +9,7 @@ import { addNamed, globalNorm, mapNamed, pickNamed } from '../tensor-math.js';
 import type { NamedTensors, ObjectiveExtras, ScheduleDecision } from '../types.js';
 import type { Step } from './context.js';
 import { type CleanGradients, evaluateAt, type Pass } from './passes.js';
+import { addDecay } from './update.js';
 
 const NO_EXTRAS: ObjectiveExtras = { perSample: null, parts: null };
 
@@ -70,14 +71,7 @@ function perturbationGradients(step: Step, sharp: NamedTensors): NamedTensors {
   const { weightDecay, weightDecayInPerturbation } = step.env.settings;
   const picked = pickNamed(sharp, step.variables.perturbed);
   if (!(weightDecayInPerturbation && weightDecay > 0)) return picked;
-  return step.scope.tidy(() => {
-    const out: NamedTensors = {};
-    for (const v of step.variables.perturbed) {
-      const g = picked[v.name];
-      if (g !== undefined) out[v.name] = tf.add(g, tf.mul(v, weightDecay));
-    }
-    return out;
-  });
+  return step.scope.tidy(() => addDecay(picked, step.variables.perturbed, weightDecay));
 }
 
 /**

@@ -15,14 +15,17 @@ import type { Verdict } from './scope.js';
 export function withWeightDecay(step: Step, direction: NamedTensors): NamedTensors {
   const decay = step.env.settings.weightDecay;
   if (decay === 0) return direction;
-  return step.scope.tidy(() => {
-    const out: NamedTensors = {};
-    for (const v of step.variables.update) {
-      const g = direction[v.name];
-      if (g !== undefined) out[v.name] = tf.add(g, tf.mul(v, decay));
-    }
-    return out;
-  });
+  return step.scope.tidy(() => addDecay(direction, step.variables.update, decay));
+}
+
+/** g + λw for each of `variables` that has an entry in `grads` (the others are left out). */
+export function addDecay(grads: NamedTensors, variables: readonly tf.Variable[], decay: number): NamedTensors {
+  const out: NamedTensors = {};
+  for (const v of variables) {
+    const g = grads[v.name];
+    if (g !== undefined) out[v.name] = tf.add(g, tf.mul(v, decay));
+  }
+  return out;
 }
 
 /**
