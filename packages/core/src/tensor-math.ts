@@ -48,6 +48,11 @@ export function shareData<T extends tf.Tensor>(tensor: T): T {
   return tf.reshape(tensor, tensor.shape) as T;
 }
 
+/** Whether two tensors have the same dtype and shape (one can stand in for the other). */
+export function sameSignature(a: tf.Tensor, b: tf.Tensor): boolean {
+  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+}
+
 /** Entry-wise a + b over the union of names (an entry only one map has is taken as it is). */
 export function addNamed(a: NamedTensors, b: NamedTensors): NamedTensors {
   const out: NamedTensors = { ...a };

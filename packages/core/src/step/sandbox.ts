@@ -28,7 +28,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { shareData } from '../tensor-math.js';
+import { sameSignature, shareData } from '../tensor-math.js';
 
 /** What a visible call kept without pushing, in order: the counterparts of a sandboxed call's keeps. */
 export type VisibleKeeps = tf.Tensor[];
@@ -162,9 +162,6 @@ export function visibleKeeps(effects: SideEffects): { keeps: VisibleKeeps; pushe
   return { keeps: effects.kept.map(({ tensor }) => tensor), pushed: new Set(effects.pushed) };
 }
 
-function sameSignature(a: tf.Tensor, b: tf.Tensor): boolean {
-  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-}
 
 /**
  * Make `target` hold `source`'s data (reference counted, no copy), as `Variable.assign` does for

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentKind } from '../registry.js';
 import { replaceState, stateTensors } from '../state.js';
-import { shareData } from '../tensor-math.js';
+import { sameSignature, shareData } from '../tensor-math.js';
 import type { ComponentState, NamedTensors } from '../types.js';
 
 /** The optimizer-held states a scope stages against. */
@@ -198,7 +198,7 @@ function selectState(ok: tf.Scalar, next: ComponentState, previous: ComponentSta
     }
     out[key] = tf.keep(
       tf.tidy(() => {
-        const fallback = old !== undefined && typeof old !== 'number' && sameShape(old, value) ? old : tf.zerosLike(value);
+        const fallback = old !== undefined && typeof old !== 'number' && sameSignature(old, value) ? old : tf.zerosLike(value);
         const condition = tf.cast(tf.mul(tf.ones(value.shape), ok), 'bool');
         return tf.where(condition, value, fallback);
       }),
@@ -207,9 +207,6 @@ function selectState(ok: tf.Scalar, next: ComponentState, previous: ComponentSta
   return out;
 }
 
-function sameShape(a: tf.Tensor, b: tf.Tensor): boolean {
-  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-}
 
 function tensorsIn(container: tf.TensorContainer): tf.Tensor[] {
   if (container instanceof tf.Tensor) return [container];
