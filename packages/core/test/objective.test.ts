@@ -2,7 +2,7 @@
 // (float64 reference), components that require more than a closure, forward-only evaluations.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { axpy, linearGrad64, linearLoss64, makeLinearProblem, makeTfLinear, maxRelativeError, scale64 } from '@flatmin/test-kit';
+import { axpy, countHostReads, expectNoTensorGrowth, linearGrad64, linearLoss64, makeLinearProblem, makeTfLinear, maxRelativeError, scale64 } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { classSplit, FlatminError, type Perturbation, sharpnessAware } from '../src/index.js';
 import { samPerturbation } from './helpers.js';
@@ -67,6 +67,45 @@ describe("sharpOn: ImbSAM's update", () => {
     for (const o of [optimizer, plain]) o.dispose();
     model.dispose();
     other.dispose();
+  });
+
+  it('leaks nothing over 100 steps, reads nothing from the device, and round-trips getWeights/setWeights exactly', async () => {
+    const x = tf.tensor2d(problem.x);
+    const y = tf.tensor2d(problem.y);
+    const labelTensor = tf.tensor1d(labels, 'int32');
+    const make = () => sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: samPerturbation(0.1), sharpOn: 'tail', seed: 3 });
+    const train = (optimizer: ReturnType<typeof make>, model: ReturnType<typeof makeTfLinear>, steps: number) => {
+      for (let i = 0; i < steps; i += 1) optimizer.minimize(() => classSplit(perSampleLoss(model, x, y), labelTensor, { tail: [2] }), false, model.variables);
+    };
+    const model = makeTfLinear(problem);
+    const optimizer = make();
+    await expectNoTensorGrowth(() => train(optimizer, model, 1));
+    expect(countHostReads(() => train(optimizer, model, 10)).reads).toBe(0);
+    optimizer.dispose();
+    model.dispose();
+
+    const straightModel = makeTfLinear(problem, { names: ['imb-rt/w', 'imb-rt/b'] });
+    const straight = make();
+    train(straight, straightModel, 6);
+    const expected = straightModel.read();
+    straight.dispose();
+    straightModel.dispose();
+    const firstModel = makeTfLinear(problem, { names: ['imb-rt/w', 'imb-rt/b'] });
+    const first = make();
+    train(first, firstModel, 3);
+    const saved = (await first.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+    const params = firstModel.read();
+    first.dispose();
+    firstModel.dispose();
+    const secondModel = makeTfLinear(problem, { params, names: ['imb-rt/w', 'imb-rt/b'] });
+    const second = make();
+    await second.setWeights(saved);
+    tf.dispose(saved.map((w) => w.tensor));
+    train(second, secondModel, 3);
+    expect(secondModel.read()).toEqual(expected);
+    second.dispose();
+    secondModel.dispose();
+    tf.dispose([x, y, labelTensor]);
   });
 
   it('under model.fit (a plain closure) it throws a FlatminError naming sharpOn and the custom-loop call', async () => {

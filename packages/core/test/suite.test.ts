@@ -1,10 +1,10 @@
 // The common matrix (float64 reference, convergence, 100-step leak, zero host reads,
 // getWeights/setWeights round trip, named config errors) for core's configurations.
 import * as tf from '@tensorflow/tfjs-core';
-import { runOptimizerSuite } from '@flatmin/test-kit';
+import { axpy, runOptimizerSuite, scale64 } from '@flatmin/test-kit';
 import { mix, sharpnessAware, surrogateGap } from '../src/index.js';
 import { meanAverager, noisePerturbation, samPerturbation } from './helpers.js';
-import { momentumSteps64, sgdSteps64 } from './reference.js';
+import { finalGradient64, momentumSteps64, sgdSteps64 } from './reference.js';
 
 const lr = 0.05;
 const rho = 0.05;
@@ -25,6 +25,23 @@ runOptimizerSuite('@flatmin/core step', [
       { key: 'accumulate.adversarial', make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(), accumulate: { steps: 2, adversarial: 'first' as never } }) },
       { key: 'telemetry', make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(), telemetry: 'yes' as never }) },
       { key: 'rh0', make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(), rh0: 1 } as never) },
+    ],
+  },
+  {
+    name: 'SAM step with decoupledWeightDecay (SGDW) on SGD',
+    make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(rho), decoupledWeightDecay: 0.1, seed: 1 }),
+    // w ← w(1 − ηλ) − η g_adv(w), with g_adv taken at the weights before the decay.
+    reference: {
+      steps: 3,
+      expected: (p) => {
+        let w = p.init;
+        for (let i = 0; i < 3; i += 1) w = axpy(-lr, finalGradient64(p, w, { rho, lr }), scale64(1 - lr * 0.1, w));
+        return w;
+      },
+    },
+    badConfigs: [
+      { key: 'decoupledWeightDecay', make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(), decoupledWeightDecay: -0.1 }) },
+      { key: 'sharpOn', make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(), sharpOn: [] }) },
     ],
   },
   {
