@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKnownKeys, checkNumber } from './errors.js';
+import { checkNumber, checkOptions } from './errors.js';
 import { registerComponent } from './registry.js';
 import { globalDot, mapNamed, sumOfSquares } from './tensor-math.js';
 import type { Combiner, NamedTensors } from './types.js';
@@ -19,8 +19,8 @@ import type { Combiner, NamedTensors } from './types.js';
  * const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient(), combiner: adversarial() });
  * ```
  */
-export function adversarial(options: Record<string, never> = {}): Combiner {
-  checkKnownKeys(options, [], 'adversarial');
+export function adversarial(options?: Record<string, never>): Combiner {
+  checkOptions(options, [], 'adversarial');
   return {
     kind: 'combiner',
     name: 'adversarial',
@@ -46,9 +46,9 @@ export interface MixOptions {
  * const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient({ rho: 0.05 }), combiner: mix({ lambda: 0.5 }) });
  * ```
  */
-export function mix(options: MixOptions = {}): Combiner {
-  checkKnownKeys(options, ['lambda'], 'mix');
-  const lambda = checkNumber('lambda', options.lambda ?? 0.5, { min: 0, max: 1 }, 'mix');
+export function mix(options?: MixOptions): Combiner {
+  const { lambda: given } = checkOptions(options, ['lambda'], 'mix');
+  const lambda = checkNumber('lambda', given === undefined ? 0.5 : given, { min: 0, max: 1 }, 'mix');
   return {
     kind: 'combiner',
     name: 'mix',
@@ -83,9 +83,9 @@ export interface SurrogateGapOptions {
  * const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient({ rho: 0.05 }), combiner: surrogateGap({ alpha: 0.4 }) });
  * ```
  */
-export function surrogateGap(options: SurrogateGapOptions = {}): Combiner {
-  checkKnownKeys(options, ['alpha'], 'surrogateGap');
-  const alpha = checkNumber('alpha', options.alpha ?? 0.4, { min: 0 }, 'surrogateGap');
+export function surrogateGap(options?: SurrogateGapOptions): Combiner {
+  const { alpha: given } = checkOptions(options, ['alpha'], 'surrogateGap');
+  const alpha = checkNumber('alpha', given === undefined ? 0.4 : given, { min: 0 }, 'surrogateGap');
   return {
     kind: 'combiner',
     name: 'surrogateGap',

@@ -140,40 +140,38 @@ export function resolveConfig(config: SharpnessAwareConfig): { base: tf.Optimize
     throw new FlatminConfigError('config', config, 'an object with at least { base, perturbation }', WHERE);
   }
   checkKnownKeys(config, CONFIG_KEYS, WHERE);
-  if (!(config.base instanceof tf.Optimizer)) {
-    throw new FlatminConfigError('base', config.base, 'a tfjs optimizer such as tf.train.sgd(0.1)', WHERE);
-  }
+  const base = checkBase(config.base);
   const components: Components = {
     perturbation: checkComponent('perturbation', config.perturbation, 'gradient({ rho: 0.05 }) from @flatmin/perturb-gradient', ['compute']),
-    schedule: checkComponent('schedule', config.schedule ?? always(), 'always() or a schedule package factory', ['decide']),
-    combiner: checkComponent('combiner', config.combiner ?? adversarial(), 'adversarial(), mix() or surrogateGap()', ['combine']),
+    schedule: checkComponent('schedule', given(config.schedule, always()), 'always() or a schedule package factory', ['decide']),
+    combiner: checkComponent('combiner', given(config.combiner, adversarial()), 'adversarial(), mix() or surrogateGap()', ['combine']),
     averager: config.averager === undefined ? undefined : checkComponent('averager', config.averager, 'an averager such as ema()', ['update', 'averaged']),
   };
-  const accumulate = typeof config.accumulate === 'number' || config.accumulate === undefined ? { steps: config.accumulate ?? 1 } : config.accumulate;
+  const accumulate = typeof config.accumulate === 'number' || config.accumulate === undefined ? { steps: given(config.accumulate, 1) } : config.accumulate;
   if (typeof accumulate !== 'object' || accumulate === null) {
     throw new FlatminConfigError('accumulate', config.accumulate, 'a whole number >= 1 or { steps, adversarial }', WHERE);
   }
   checkKnownKeys(accumulate, ['steps', 'adversarial'], `${WHERE} accumulate`);
   const sharpOn = config.sharpOn === undefined ? null : checkParts(config.sharpOn);
   const settings: Settings = {
-    scope: checkScope(config.scope ?? 'trainable'),
-    weightDecay: checkNumber('weightDecay', config.weightDecay ?? 0, { min: 0 }, WHERE),
-    weightDecayInPerturbation: checkBoolean('weightDecayInPerturbation', config.weightDecayInPerturbation ?? false),
-    decoupledWeightDecay: checkNumber('decoupledWeightDecay', config.decoupledWeightDecay ?? 0, { min: 0 }, WHERE),
+    scope: checkScope(given(config.scope, 'trainable')),
+    weightDecay: checkNumber('weightDecay', given(config.weightDecay, 0), { min: 0 }, WHERE),
+    weightDecayInPerturbation: checkBoolean('weightDecayInPerturbation', given(config.weightDecayInPerturbation, false)),
+    decoupledWeightDecay: checkNumber('decoupledWeightDecay', given(config.decoupledWeightDecay, 0), { min: 0 }, WHERE),
     sharpOn,
-    seed: checkNumber('seed', config.seed ?? Math.floor(Math.random() * 2 ** 32), { integer: true, min: 0, max: 2 ** 32, maxExclusive: true }, WHERE),
-    onNonFinite: checkChoice('onNonFinite', config.onNonFinite ?? 'skip', ['skip', 'throw', 'ignore'], WHERE),
+    seed: checkNumber('seed', given(config.seed, Math.floor(Math.random() * 2 ** 32)), { integer: true, min: 0, max: 2 ** 32, maxExclusive: true }, WHERE),
+    onNonFinite: checkChoice('onNonFinite', given(config.onNonFinite, 'skip'), ['skip', 'throw', 'ignore'], WHERE),
     accumulate: {
       steps: checkNumber('accumulate.steps', accumulate.steps, { integer: true, min: 1 }, WHERE),
-      adversarial: checkChoice('accumulate.adversarial', accumulate.adversarial ?? 'last', ['last', 'lastOnly', 'all'], WHERE),
+      adversarial: checkChoice('accumulate.adversarial', given(accumulate.adversarial, 'last'), ['last', 'lastOnly', 'all'], WHERE),
     },
-    telemetry: checkBoolean('telemetry', config.telemetry ?? true),
-    keptInAdversarialPass: checkChoice('keptInAdversarialPass', config.keptInAdversarialPass ?? 'dispose', ['dispose', 'keep'], WHERE),
+    telemetry: checkBoolean('telemetry', given(config.telemetry, true)),
+    keptInAdversarialPass: checkChoice('keptInAdversarialPass', given(config.keptInAdversarialPass, 'dispose'), ['dispose', 'keep'], WHERE),
   };
   if (sharpOn !== null && settings.accumulate.steps > 1) {
     throw new FlatminConfigError('sharpOn', config.sharpOn, 'no sharpOn together with accumulate > 1 (not supported)', WHERE);
   }
-  return { base: config.base, components, settings };
+  return { base, components, settings };
 }
 
 function checkComponent<T extends { kind: string }>(kind: ComponentKind, value: T | undefined, example: string, methods: readonly string[]): T {
@@ -204,4 +202,51 @@ function checkParts(value: unknown): string[] {
 function checkBoolean(key: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new FlatminConfigError(key, value, 'true or false', WHERE);
   return value;
+}
+
+const TWO_COPIES =
+  'this app loads two copies of @tensorflow/tfjs-core (the optimizer comes from one, @flatmin/core uses the other). ' +
+  'Run `npm ls @tensorflow/tfjs-core` to see them, then keep one: `npm dedupe` (or `pnpm dedupe`), the same version range everywhere, ' +
+  'or an `overrides` (npm) / `pnpm.overrides` / `resolutions` (yarn) entry; bundlers: alias @tensorflow/tfjs-core to one path';
+
+let warnedTwoCopies = false;
+
+/**
+ * `base` must be a tfjs optimizer. One made by another copy of tfjs-core is refused when it lacks
+ * what the step calls (an older or newer copy) with a message that says so and how to dedupe, and
+ * accepted with a one-time warning when it has it (two copies of the same version share one engine).
+ */
+function checkBase(base: unknown): tf.Optimizer {
+  if (base === undefined) {
+    throw new FlatminConfigError('base', base, 'a tfjs optimizer such as tf.train.sgd(0.1): the config has no base', WHERE);
+  }
+  const object = base !== null && typeof base === 'object';
+  const foreign = object && !(base instanceof tf.Optimizer && Object.prototype.isPrototypeOf.call(tf.Optimizer.prototype, base)) && looksLikeOptimizer(base);
+  if (!object || !(base instanceof tf.Optimizer)) {
+    const expected = foreign
+      ? `a tfjs optimizer from the same @tensorflow/tfjs-core as @flatmin/core: it is a ${constructorName(base)} from another copy; ${TWO_COPIES}`
+      : 'a tfjs optimizer such as tf.train.sgd(0.1)';
+    throw new FlatminConfigError('base', base, expected, WHERE);
+  }
+  if (foreign && !warnedTwoCopies) {
+    warnedTwoCopies = true;
+    console.warn(`flatmin: sharpnessAware's base is a ${constructorName(base)} from another copy of tfjs-core; ${TWO_COPIES}.`);
+  }
+  return base;
+}
+
+/** Whether `value` looks like an optimizer of some tfjs-core copy (its class name, or its own getClassName/applyGradients). */
+function looksLikeOptimizer(value: object): boolean {
+  const candidate = value as { applyGradients?: unknown; getClassName?: unknown };
+  return /Optimizer$/.test(constructorName(value)) || (typeof candidate.applyGradients === 'function' && typeof candidate.getClassName === 'function');
+}
+
+function constructorName(value: object): string {
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' ? name : 'object';
+}
+
+/** A config value, or its default when the key is absent (`undefined`); `null` is a value, refused by the key's check. */
+function given<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
 }

@@ -46,6 +46,8 @@ function describe(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  if (typeof name === 'string' && name !== 'Object' && name !== 'Array' && name !== '') return `a ${name}`;
   try {
     return JSON.stringify(value);
   } catch {
@@ -73,7 +75,7 @@ export interface NumberRange {
  *
  * @example
  * ```ts
- * const rho = checkNumber('rho', options.rho ?? 0.05, { min: 0 }, 'gradient');
+ * const rho = checkNumber('rho', options.rho === undefined ? 0.05 : options.rho, { min: 0 }, 'gradient');
  * ```
  */
 export function checkNumber(key: string, value: unknown, range: NumberRange = {}, where?: string): number {
@@ -100,6 +102,32 @@ export function checkChoice<T extends string>(key: string, value: unknown, choic
     throw new FlatminConfigError(key, value, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, where);
   }
   return value as T;
+}
+
+/**
+ * The options argument of a component factory, checked: `undefined` gives `{}`; anything that is
+ * not a plain options object (a number such as `mix(0.9)`, a string, `null`, an array, a function)
+ * throws a {@link FlatminConfigError} for the key `options`, showing the keys the factory takes;
+ * then every key must be one of `known`. Every factory calls it first, so a positional argument is
+ * never silently ignored.
+ *
+ * @example
+ * ```ts
+ * export function myPerturbation(options: { rho?: number } = {}) {
+ *   const checked = checkOptions(options, ['rho'], 'myPerturbation');
+ *   const rho = checkNumber('rho', checked.rho ?? 0.05, { min: 0 }, 'myPerturbation');
+ *   // ...
+ * }
+ * ```
+ */
+export function checkOptions<T extends object>(options: T | undefined, known: readonly string[], where: string): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const shape = known.length === 0 ? 'no arguments (or {})' : `an options object { ${known.join(', ')} }`;
+    throw new FlatminConfigError('options', options, `${shape}, e.g. ${where}(${known.length === 0 ? '' : `{ ${known[0]}: … }`})`, where);
+  }
+  checkKnownKeys(options, known, where);
+  return options;
 }
 
 /** Throw a {@link FlatminConfigError} for keys of `options` that are not in `known` (catches typos such as `rh0`). */

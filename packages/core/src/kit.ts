@@ -7,11 +7,11 @@
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
  * import type { Perturbation } from '@flatmin/core';
- * import { checkKnownKeys, checkNumber, normalizeGlobal, pickNamed, registerComponent } from '@flatmin/core/kit';
+ * import { checkNumber, checkOptions, normalizeGlobal, pickNamed, registerComponent } from '@flatmin/core/kit';
  *
- * export function halfSam(options: { rho?: number } = {}): Perturbation {
- *   checkKnownKeys(options, ['rho'], 'halfSam');
- *   const rho = checkNumber('rho', options.rho ?? 0.05, { min: 0 }, 'halfSam');
+ * export function halfSam(options?: { rho?: number }): Perturbation {
+ *   const { rho: given } = checkOptions(options, ['rho'], 'halfSam'); // halfSam(0.1) is refused as 'options'
+ *   const rho = checkNumber('rho', given === undefined ? 0.05 : given, { min: 0 }, 'halfSam'); // null is refused
  *   return {
  *     kind: 'perturbation', name: 'halfSam', config: { rho }, rho, needsGradient: true,
  *     compute: (context) => ({ epsilon: normalizeGlobal(pickNamed(context.grads!, context.variables), tf.div(context.rho, 2), context.normEpsilon) }),
@@ -22,7 +22,7 @@
  *
  * @packageDocumentation
  */
-export { checkChoice, checkKnownKeys, checkNumber, type NumberRange } from './errors.js';
+export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRange } from './errors.js';
 export { type GeneratorState, SeededRandom, seedState } from './random.js';
 export { type Component, type ComponentFactory, type ComponentKind, COMPONENT_KINDS, lookupComponent, registerComponent } from './registry.js';
 export { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors, variableKey } from './state.js';

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkKnownKeys } from './errors.js';
+import { checkOptions } from './errors.js';
 import { registerComponent } from './registry.js';
 import type { Schedule } from './types.js';
 
@@ -17,8 +17,8 @@ import type { Schedule } from './types.js';
  * const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient(), schedule: always() });
  * ```
  */
-export function always(options: Record<string, never> = {}): Schedule {
-  checkKnownKeys(options, [], 'always');
+export function always(options?: Record<string, never>): Schedule {
+  checkOptions(options, [], 'always');
   return {
     kind: 'schedule',
     name: 'always',

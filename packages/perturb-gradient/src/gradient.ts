@@ -14,7 +14,7 @@ import {
   type Perturbation,
   type PerturbationContext,
 } from '@flatmin/core';
-import { checkChoice, checkKnownKeys, pickNamed, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
+import { checkChoice, checkOptions, pickNamed, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
 import { dualNormPerturbation } from './dual-norm.js';
 
 /**
@@ -96,14 +96,11 @@ function previousKey(variableName: string): string {
  * const ogSam = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient({ rho: 0.05, from: 'previous' }) });
  * ```
  */
-export function gradient(options: GradientOptions = {}): Perturbation {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new FlatminConfigError('options', options, 'an options object { rho, p, from }', WHERE);
-  }
-  checkKnownKeys(options, KNOWN_KEYS, WHERE);
-  const rho = resolveRho(options.rho);
-  const p = resolveP(options.p);
-  const from = options.from === undefined ? 'current' : checkChoice('from', options.from, FROM_CHOICES, WHERE);
+export function gradient(options?: GradientOptions): Perturbation {
+  const checked = checkOptions(options, KNOWN_KEYS, WHERE);
+  const rho = resolveRho(checked.rho);
+  const p = resolveP(checked.p);
+  const from = checked.from === undefined ? 'current' : checkChoice('from', checked.from, FROM_CHOICES, WHERE);
   const config = Object.freeze({ rho, p: p === Number.POSITIVE_INFINITY ? 'inf' : p, from });
 
   if (from === 'current') {

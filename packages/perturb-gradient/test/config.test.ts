@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminConfigError, type JsonValue, type Perturbation } from '@flatmin/core';
 import { lookupComponent } from '@flatmin/core/kit';
+import { runFactoryInputSuite } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { type GradientOptions, gradient } from '../src/index.js';
 import { makeVariables, namedTensors, perturbationContext, testValues } from './helpers.js';
@@ -73,6 +74,20 @@ describe('gradient(): invalid config throws FlatminConfigError naming the key an
     expect(() => build(undefined)).not.toThrow();
     expect(() => build({ rho: undefined, p: undefined, from: undefined })).not.toThrow();
   });
+});
+
+runFactoryInputSuite({
+  name: 'gradient',
+  factory: build,
+  keys: ['rho', 'p', 'from'],
+  valid: { rho: 0.1, p: 'inf', from: 'previous' },
+  invalid: [
+    ['rho', { rho: -1 }],
+    ['rho', { rho: null }],
+    ['p', { p: 0.5 }],
+    ['from', { from: 'next' }],
+  ],
+  kind: 'perturbation',
 });
 
 describe('gradient(): config round trip', () => {

@@ -4,5 +4,6 @@
  * gradients, leak/read/round-trip/config-error assertions, and `runOptimizerSuite`.
  */
 export * from './harness.js';
+export * from './inputs.js';
 export * from './linear.js';
 export * from './readme.js';

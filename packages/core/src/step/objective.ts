@@ -20,7 +20,9 @@ export const ALL: Pick = { kind: 'all' };
 /** Normalize a closure's output, or throw a FlatminError saying what was wrong. */
 export function normalizeObjective(out: tf.Scalar | ObjectiveValue): NormalizedObjective {
   if (out instanceof tf.Tensor) {
-    if (out.rank !== 0) throw new FlatminError(`the loss function must return a scalar, but it returned a rank-${out.rank} tensor.`);
+    if (out.rank !== 0) throw new FlatminError(
+        `the loss function must return a scalar (rank 0, e.g. tf.mean(...) of the per-example losses), but it returned a rank-${out.rank} tensor of shape [${out.shape.join(', ')}].`,
+      );
     return { loss: out, perSample: null, parts: null };
   }
   if (out === null || typeof out !== 'object') {
