@@ -162,9 +162,9 @@ export function telemetryCallback(optimizer: SharpnessAwareSource, options: Tele
     return found;
   };
   const collector = new Collector(resolve());
-  const write = (logs: Record<string, unknown> | undefined, window: Window) => {
+  const write = (logs: Record<string, unknown> | undefined, span: Span) => {
     if (logs === undefined || logs === null) return;
-    for (const key of TELEMETRY_LOG_KEYS) logs[`${prefix}${key}`] = logValue(window, key);
+    for (const key of TELEMETRY_LOG_KEYS) logs[`${prefix}${key}`] = logValue(span, key);
   };
   const callback: TelemetryCallback = {
     onTrainBegin: async () => {
@@ -188,31 +188,31 @@ export function telemetryCallback(optimizer: SharpnessAwareSource, options: Tele
   if (every === 'batch') {
     callback.onBatchEnd = async (_batch, logs) => {
       collector.collect();
-      const window = await collector.flush();
-      collector.addToEpoch(window);
-      write(logs, window);
+      const span = await collector.flush();
+      collector.addToEpoch(span);
+      write(logs, span);
     };
   }
   return callback;
 }
 
-/** Sums over some steps: [Σ‖g‖, n, Σ‖ε‖, n, Σcos, n, Σρ, n, skipped]. */
+/** Sums over some steps (a span: a batch or an epoch): [Σ‖g‖, n, Σ‖ε‖, n, Σcos, n, Σρ, n, skipped]. */
 const SUMS = 9;
 
-interface Window {
+interface Span {
   sums: number[];
   steps: number;
   sharp: number;
   skippedTotal: number;
-  /** Flushed windows in it (an epoch's), to know whether the epoch was read at all. */
+  /** Flushed spans in it (an epoch's), to know whether the epoch was read at all. */
   reads: number;
 }
 
-function emptyWindow(): Window {
+function emptySpan(): Span {
   return { sums: new Array<number>(SUMS).fill(0), steps: 0, sharp: 0, skippedTotal: Number.NaN, reads: 0 };
 }
 
-function logValue(w: Window, key: TelemetryLogKey): number {
+function logValue(w: Span, key: TelemetryLogKey): number {
   const mean = (i: number) => (w.sums[i + 1]! > 0 ? w.sums[i]! / w.sums[i + 1]! : Number.NaN);
   switch (key) {
     case 'gradNorm':
@@ -240,7 +240,7 @@ function logValue(w: Window, key: TelemetryLogKey): number {
  * skipped, through the device skipped-steps counter against a kept copy of its previous value.
  */
 class Collector {
-  epoch: Window = emptyWindow();
+  epoch: Span = emptySpan();
   private pending: tf.Tensor1D | null = null;
   private pendingSteps = 0;
   private pendingSharp = 0;
@@ -258,7 +258,7 @@ class Collector {
   /** Forget anything not yet read and count from the optimizer's present state. */
   startEpoch(): void {
     this.dropPending();
-    this.epoch = emptyWindow();
+    this.epoch = emptySpan();
     this.lastSteps = this.optimizer.steps;
     this.lastSharp = this.optimizer.sharpSteps;
     const counter = this.optimizer.telemetryTensors().skippedSteps;
@@ -312,29 +312,29 @@ class Collector {
   }
 
   /** Read the sums since the last flush and the skipped-steps counter: one `data()`. */
-  async flush(): Promise<Window> {
+  async flush(): Promise<Span> {
     const counter = this.optimizer.telemetryTensors().skippedSteps;
     const pending = this.pending;
     const all = tf.tidy(() => tf.concat([pending ?? tf.zeros([SUMS]), counter === null ? tf.zeros([1]) : tf.reshape(counter, [1])]));
-    const window: Window = { sums: [], steps: this.pendingSteps, sharp: this.pendingSharp, skippedTotal: Number.NaN, reads: 1 };
+    const span: Span = { sums: [], steps: this.pendingSteps, sharp: this.pendingSharp, skippedTotal: Number.NaN, reads: 1 };
     this.dropPending();
     try {
       const values = await all.data();
-      window.sums = Array.from(values.subarray(0, SUMS));
-      window.skippedTotal = values[SUMS]!;
+      span.sums = Array.from(values.subarray(0, SUMS));
+      span.skippedTotal = values[SUMS]!;
     } finally {
       all.dispose();
     }
-    return window;
+    return span;
   }
 
-  addToEpoch(window: Window): void {
+  addToEpoch(span: Span): void {
     const epoch = this.epoch;
-    for (let i = 0; i < SUMS; i += 1) epoch.sums[i]! += window.sums[i]!;
-    epoch.steps += window.steps;
-    epoch.sharp += window.sharp;
-    epoch.skippedTotal = window.skippedTotal;
-    epoch.reads += window.reads;
+    for (let i = 0; i < SUMS; i += 1) epoch.sums[i]! += span.sums[i]!;
+    epoch.steps += span.steps;
+    epoch.sharp += span.sharp;
+    epoch.skippedTotal = span.skippedTotal;
+    epoch.reads += span.reads;
   }
 
   /** Free every tensor kept (the end of a fit). */
