@@ -147,10 +147,13 @@ export interface TelemetryCallback extends FitCallbackHooks {
  */
 export function telemetryCallback(optimizer: SharpnessAwareSource, options: TelemetryCallbackOptions = {}): TelemetryCallback {
   const WHERE = 'telemetryCallback';
-  if (typeof options !== 'object' || options === null) throw new FlatminConfigError('options', options, 'an object { every?, prefix? }', WHERE);
+  // An absent key takes its default; null is a value like any other (refused here).
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FlatminConfigError('options', options, 'an options object { every, prefix }, e.g. telemetryCallback(optimizer, { every: \'batch\' })', WHERE);
+  }
   checkKnownKeys(options, ['every', 'prefix'], WHERE);
-  const every = checkChoice('every', options.every ?? 'epoch', ['epoch', 'batch'], WHERE);
-  const prefix = options.prefix ?? 'sam/';
+  const every = checkChoice('every', options.every === undefined ? 'epoch' : options.every, ['epoch', 'batch'], WHERE);
+  const prefix = options.prefix === undefined ? 'sam/' : options.prefix;
   if (typeof prefix !== 'string') throw new FlatminConfigError('prefix', prefix, 'a string', WHERE);
   const resolve = (): SharpnessAwareOptimizer => {
     const found = sharpnessAwareOf(optimizer);

@@ -437,11 +437,17 @@ describe('telemetryCallback: fitDataset, callback lists, errors', () => {
     disposeAll(model, optimizer);
   });
 
-  it('checks its options: every, prefix, unknown keys', () => {
+  it('checks its options: every, prefix, unknown keys, null is a value, a non-object', () => {
     const optimizer = samOptimizer();
     expectConfigError(() => telemetryCallback(optimizer, { every: 'step' as 'epoch' }), 'every');
     expectConfigError(() => telemetryCallback(optimizer, { prefix: 3 as unknown as string }), 'prefix');
     expectConfigError(() => telemetryCallback(optimizer, { evry: 'batch' } as never), 'evry');
+    expectConfigError(() => telemetryCallback(optimizer, { every: null } as never), 'every');
+    expectConfigError(() => telemetryCallback(optimizer, { prefix: null } as never), 'prefix');
+    expectConfigError(() => telemetryCallback(optimizer, 'batch' as never), 'options');
+    expectConfigError(() => telemetryCallback(optimizer, null as never), 'options');
+    expect(telemetryCallback(optimizer, { every: undefined } as never).onBatchEnd).toBeUndefined();
+    expect(telemetryCallback(optimizer, { every: 'batch' }).onBatchEnd).toBeTypeOf('function');
     optimizer.dispose();
   });
 });
