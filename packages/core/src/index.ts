@@ -13,5 +13,16 @@ export { always } from './schedule.js';
 export { classSplit } from './step/objective.js';
 export type { NamedWeight } from './persist.js';
 export type { Telemetry, TelemetryTensors } from './telemetry.js';
+export {
+  type OptimizerHolder,
+  type SharpnessAwareSource,
+  sharpnessAwareOf,
+  TELEMETRY_LOG_KEYS,
+  type TelemetryCallback,
+  type TelemetryCallbackOptions,
+  type TelemetryLogKey,
+  telemetryCallback,
+  telemetryOf,
+} from './telemetry-callback.js';
 export type * from './types.js';
 export type { LayersLike, Scope, ScopeOptions, VariableSource } from './variables.js';

@@ -222,6 +222,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     return this.store.counters.steps;
   }
 
+  /** Completed sharp (two-pass) updates, skipped ones included: a host counter, as {@link steps}. */
+  get sharpSteps(): number {
+    return this.store.counters.sharpSteps;
+  }
+
   /** Calls of the loss closure so far (clean, adversarial, forward-only evaluations). */
   get lossEvaluations(): number {
     return this.store.counters.lossEvaluations;
