@@ -10,7 +10,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkChoice, checkKnownKeys, FlatminConfigError, FlatminError } from './errors.js';
+import { checkChoice, checkOptions, FlatminConfigError, FlatminError } from './errors.js';
 import { SharpnessAwareOptimizer } from './optimizer.js';
 import type { Telemetry } from './telemetry.js';
 import type { FitCallbackHooks } from './types.js';
@@ -145,15 +145,12 @@ export interface TelemetryCallback extends FitCallbackHooks {
  * console.log(history.history['sam/gradNorm'], history.history['sam/cosine']);
  * ```
  */
-export function telemetryCallback(optimizer: SharpnessAwareSource, options: TelemetryCallbackOptions = {}): TelemetryCallback {
+export function telemetryCallback(optimizer: SharpnessAwareSource, options?: TelemetryCallbackOptions): TelemetryCallback {
   const WHERE = 'telemetryCallback';
   // An absent key takes its default; null is a value like any other (refused here).
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new FlatminConfigError('options', options, 'an options object { every, prefix }, e.g. telemetryCallback(optimizer, { every: \'batch\' })', WHERE);
-  }
-  checkKnownKeys(options, ['every', 'prefix'], WHERE);
-  const every = checkChoice('every', options.every === undefined ? 'epoch' : options.every, ['epoch', 'batch'], WHERE);
-  const prefix = options.prefix === undefined ? 'sam/' : options.prefix;
+  const checked = checkOptions(options, ['every', 'prefix'], WHERE);
+  const every = checkChoice('every', checked.every === undefined ? 'epoch' : checked.every, ['epoch', 'batch'], WHERE);
+  const prefix = checked.prefix === undefined ? 'sam/' : checked.prefix;
   if (typeof prefix !== 'string') throw new FlatminConfigError('prefix', prefix, 'a string', WHERE);
   const resolve = (): SharpnessAwareOptimizer => {
     const found = sharpnessAwareOf(optimizer);
