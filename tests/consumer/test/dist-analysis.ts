@@ -14,8 +14,6 @@ export type DistFile = {
   topLevelAwait: boolean;
   /** Files this one re-exports from or imports for effect only (`export … from`, `import './x.js'`). */
   passesThrough: string[];
-  /** Every file this one imports from. */
-  imports: string[];
 };
 
 const callsRegister = (node: ts.Node): boolean => {
@@ -50,16 +48,13 @@ export function analyseDist(packageDir: string): Map<string, DistFile> {
     const local = (specifier: ts.Expression | undefined) =>
       specifier !== undefined && ts.isStringLiteral(specifier) && specifier.text.startsWith('.') ? toPath(resolve(dirname(absolute), specifier.text)) : undefined;
     const passesThrough: string[] = [];
-    const imports: string[] = [];
     for (const s of source.statements) {
       if (ts.isExportDeclaration(s) && !s.isTypeOnly) {
         const target = local(s.moduleSpecifier);
-        if (target !== undefined) passesThrough.push(target), imports.push(target);
+        if (target !== undefined) passesThrough.push(target);
       } else if (ts.isImportDeclaration(s)) {
         const target = local(s.moduleSpecifier);
-        if (target === undefined) continue;
-        imports.push(target);
-        if (s.importClause === undefined) passesThrough.push(target);
+        if (target !== undefined && s.importClause === undefined) passesThrough.push(target);
       }
     }
     files.set(toPath(absolute), {
@@ -67,7 +62,6 @@ export function analyseDist(packageDir: string): Map<string, DistFile> {
       effects: source.statements.filter(effectsOf).map((s) => s.getText()),
       topLevelAwait: hasTopLevelAwait(source),
       passesThrough,
-      imports,
     });
   }
   return files;
@@ -77,7 +71,7 @@ export function analyseDist(packageDir: string): Map<string, DistFile> {
 export function entryFiles(manifest: { exports: Record<string, string | Record<string, string>> }): string[] {
   return Object.values(manifest.exports)
     .map((target) => (typeof target === 'string' ? target : (target['default'] ?? target['import'])))
-    .filter((target): target is string => target !== undefined && target.endsWith('.js'));
+    .filter((target): target is string => target?.endsWith('.js') ?? false);
 }
 
 /**
