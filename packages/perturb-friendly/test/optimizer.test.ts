@@ -9,7 +9,9 @@ import { friendly, varianceSuppressed } from '../src/index.js';
 import { friendlyOfficial64, friendlySeed64, sam64, vasso64 } from './reference.js';
 
 const lr = 0.05;
-const fsam = { rho: 0.2, sigma: 1, lambda: 0.6 };
+// σ ≠ 1: with σ = 1 the seed's d_t = λ(g_t − m_{t−1}) is parallel to the official d_t = g_t − m_{t−1},
+// so the variants would differ only in how m starts (the defaults row below covers σ = 1).
+const fsam = { rho: 0.2, sigma: 0.7, lambda: 0.6 };
 const vasso = { rho: 0.2, theta: 0.4 };
 const fsam64 = { ...fsam, lr };
 const vasso64Options = { ...vasso, lr };
@@ -56,6 +58,11 @@ runOptimizerSuite('friendly() and varianceSuppressed() through sharpnessAware', 
   {
     name: "friendly 'official' on momentum",
     make: () => sharpnessAware({ base: tf.train.momentum(lr, 0.9), perturbation: friendly({ ...fsam, variant: 'official' }) }),
+  },
+  {
+    name: "friendly 'official', σ = 1 (the code's default)",
+    make: () => sharpnessAware({ base: tf.train.sgd(lr), perturbation: friendly({ ...fsam, sigma: 1, variant: 'official' }) }),
+    reference: { steps: 3, expected: (p) => friendlyOfficial64(p, 3, { ...fsam64, sigma: 1 }) },
   },
   {
     name: 'varianceSuppressed on Adam',
