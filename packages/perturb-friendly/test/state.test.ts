@@ -123,7 +123,9 @@ describe('three steps of compute against float64, over four variables with one g
       const step = update(g, memory);
       memory = step.memory;
       const expected = normalize64(step.d, 0.3);
-      vars.forEach((v, i) => expectClose(out.epsilon[v.name]!, expected[i]!));
+      vars.forEach((v, i) => {
+        expectClose(out.epsilon[v.name]!, expected[i]!);
+      });
       expect(out.epsilonNorm).toBeCloseTo(0.3, 6);
     }
     created.push(...(Object.values(state) as tf.Tensor[]));
@@ -137,7 +139,7 @@ describe('state keys and lifetime', () => {
     ['varianceSuppressed', () => varianceSuppressed(), ['average', 'started']],
   ];
 
-  it.each(rows)('%s: created lazily, keyed `${name}:slot`, a variable without a gradient keeps its entries', (_name, make, slots) => {
+  it.each(rows)('%s: created lazily, keyed <variable name>:<slot>, a variable without a gradient keeps its entries', (_name, make, slots) => {
     const [a, b] = variables([[3], [2, 2]]) as [tf.Variable, tf.Variable];
     const perturbation = make();
     const grads1: NamedTensors = { [a.name]: tf.tensor1d([1, -2, 0.5]), [b.name]: tf.tensor2d([[0.1, 0.2], [-0.3, 0.4]]) };
