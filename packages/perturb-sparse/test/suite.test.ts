@@ -16,13 +16,13 @@ const SEED = 11;
 function fisher64(p: LinearProblem, steps: number, o: { sparsity: number; updateEvery: number; samples: number }, normalize: 'masked' | 'full'): LinearParams {
   const decay = 1 - 1 / o.samples;
   let w = p.init;
-  let f: number[] | null = null;
+  let f = null as number[] | null;
   let m: number[] = [];
   let last = -Infinity;
   for (let t = 0; t < steps; t += 1) {
     const g = flatten(linearGrad64(p, w));
     const fPrev: number[] | null = f;
-    f = fPrev === null ? g.map((x) => x * x) : fPrev.map((v, i) => decay * v + (1 - decay) * g[i]! ** 2);
+    f = fPrev === null ? g.map((x) => x * x) : fPrev.map((v: number, i: number) => decay * v + (1 - decay) * g[i]! ** 2);
     const d = g.length;
     if (t - last >= o.updateEvery) {
       m = ones(topIndices(f, Math.round((1 - o.sparsity) * d)), d);
