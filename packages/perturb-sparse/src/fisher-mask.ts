@@ -1,0 +1,126 @@
+/**
+ * SSAM-F's mask: keep the coordinates with the largest (empirical) Fisher information.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ComponentState, JsonValue } from '@flatmin/core';
+import { checkNumber, checkOptions, variableKey } from '@flatmin/core/kit';
+import {
+  concatFlat,
+  keptCount,
+  type Mask,
+  type MaskContext,
+  type MaskSelection,
+  REFRESHED_AT,
+  registerMask,
+  splitFlat,
+  storedPerVariable,
+  tensorOfShape,
+  topIndicator,
+  withGradient,
+} from './mask.js';
+
+/**
+ * Options of {@link fisherMask}.
+ *
+ * @example
+ * ```ts
+ * const options: FisherMaskOptions = { sparsity: 0.5, updateEvery: 5, samples: 16 };
+ * ```
+ */
+export interface FisherMaskOptions {
+  /** s, the fraction of coordinates NOT perturbed, in [0, 1) (default 0.5); round((1 − s)·d) are kept. 0 keeps all: exactly the inner perturbation. */
+  sparsity?: number;
+  /** K, refresh the mask every K steps (an integer ≥ 1, default 5). */
+  updateEvery?: number;
+  /**
+   * The number of squared gradients the Fisher estimate averages (an integer ≥ 1, default 16): the
+   * EMA of the squared batch gradient has decay λ = 1 − 1/samples (so `samples: 1` uses the
+   * current step's g² alone). See {@link fisherMask} for why batch gradients.
+   */
+  samples?: number;
+}
+
+const WHERE = 'fisherMask';
+const KEYS = ['sparsity', 'updateEvery', 'samples'] as const;
+const FISHER = 'fisher';
+const MASK = 'mask';
+
+/**
+ * SSAM-F's Fisher mask (Mi, Shen, Ren, Zhou, Sun, Ji & Tao, "Make Sharpness-Aware Minimization
+ * Stronger: A Sparsified Perturbation Approach", NeurIPS 2022): keep the global top
+ * round((1 − s)·d) coordinates of the diagonal empirical Fisher F over all perturbed variables
+ * together (d their total size), refreshed every `updateEvery` steps. Use it with {@link sparse}.
+ *
+ * **The Fisher estimate is the squared batch-gradient EMA** F ← λF + (1 − λ)g², λ = 1 − 1/samples,
+ * F₀ = g₀², updated at every sharp step — the documented fallback of METHODS.md, in every loop.
+ * The paper's F_i = mean over `samples` per-sample gradients of g_i² needs one backward pass per
+ * sample, and a perturbation cannot take gradients of the loss closure: core hands it the clean
+ * pass's per-sample losses (`context.objective.perSample`) as values, without a tape to
+ * differentiate them. So per-sample losses, when a custom loop returns them, do not change the
+ * mask (see the package README for what core would need). Under `model.fit` (a plain closure)
+ * this is the only possible source anyway.
+ *
+ * The mask is the indicator of `tf.topk` over the concatenated flattened scores (a scatter of the
+ * top-k indices: exactly k ones, ties by lower index), on the device: no host read. State: the
+ * Fisher EMA and the mask per variable (`name:fisher`, `name:mask`) and the step of the last
+ * refresh; all of it is saved by `getWeights`. The first sharp step builds the mask; then it is
+ * rebuilt at the first sharp step at least `updateEvery` steps after the last refresh.
+ *
+ * @param options see {@link FisherMaskOptions}; a bad value throws a `FlatminConfigError` naming the key.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { sharpnessAware } from '@flatmin/core';
+ * import { gradient } from '@flatmin/perturb-gradient';
+ * import { fisherMask, sparse } from '@flatmin/perturb-sparse';
+ *
+ * const ssamF = sharpnessAware({
+ *   base: tf.train.momentum(0.05, 0.9),
+ *   perturbation: sparse(gradient({ rho: 0.1 }), fisherMask({ sparsity: 0.5, updateEvery: 5 })),
+ * });
+ * ```
+ */
+export function fisherMask(options?: FisherMaskOptions): Mask {
+  const checked = checkOptions(options, KEYS, WHERE);
+  const sparsity = checkNumber('sparsity', checked.sparsity === undefined ? 0.5 : checked.sparsity, { min: 0, max: 1, maxExclusive: true }, WHERE);
+  const updateEvery = checkNumber('updateEvery', checked.updateEvery === undefined ? 5 : checked.updateEvery, { integer: true, min: 1 }, WHERE);
+  const samples = checkNumber('samples', checked.samples === undefined ? 16 : checked.samples, { integer: true, min: 1 }, WHERE);
+  const decay = 1 - 1 / samples;
+  return {
+    kind: 'mask',
+    name: WHERE,
+    config: Object.freeze({ sparsity, updateEvery, samples }),
+    needsGradient: true,
+    select(context: MaskContext, state: ComponentState): MaskSelection {
+      const grads = context.grads!;
+      const present = withGradient(context.variables, grads);
+      const next: Record<string, tf.Tensor | number> = { ...state };
+      const fisher = present.map((variable) => {
+        const key = variableKey(variable.name, FISHER);
+        const squared = tf.square(grads[variable.name]!);
+        const old = tensorOfShape(state[key], variable.shape);
+        const value = old === null || decay === 0 ? squared : tf.add(tf.mul(old, decay), tf.mul(squared, 1 - decay));
+        next[key] = value;
+        return value;
+      });
+      const stored = storedPerVariable(state, present, MASK);
+      const last = state[REFRESHED_AT];
+      const refresh = stored === null || typeof last !== 'number' || context.step - last >= updateEvery;
+      let masks = stored ?? [];
+      if (refresh && present.length > 0) {
+        const total = present.reduce((sum, v) => sum + v.size, 0);
+        masks = splitFlat(topIndicator(concatFlat(fisher), keptCount(sparsity, total)), present.map((v) => v.shape));
+        present.forEach((variable, i) => {
+          next[variableKey(variable.name, MASK)] = masks[i]!;
+        });
+      }
+      if (refresh) next[REFRESHED_AT] = context.step;
+      return { masks: Object.fromEntries(present.map((v, i) => [v.name, masks[i]!])), state: next };
+    },
+  };
+}
+
+registerMask(WHERE, (config: Record<string, JsonValue>) => fisherMask(config as FisherMaskOptions));

@@ -1,0 +1,161 @@
+/**
+ * What a mask is to {@link sparse}: a small component that says, each step, which coordinates of
+ * ε are kept; plus the device-side top-k every element mask uses and the registry `fromConfig`
+ * finds masks in.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BaseContext, ComponentState, JsonValue, NamedTensors } from '@flatmin/core';
+import { variableKey } from '@flatmin/core/kit';
+
+/** What {@link Mask.select} receives: the step's context, the perturbed variables and their clean gradients. */
+export interface MaskContext extends BaseContext {
+  /** The variables to perturb, in a stable order. */
+  readonly variables: readonly tf.Variable[];
+  /** Clean gradients of those variables (a variable the loss does not reach has no entry), or null without a clean pass. */
+  readonly grads: NamedTensors | null;
+}
+
+/** A mask's verdict for one step. */
+export interface MaskSelection {
+  /**
+   * Per variable name: a float32 0/1 tensor of the variable's shape (element mask), or `true` /
+   * `false` for the whole variable. A missing entry keeps the whole variable.
+   */
+  readonly masks: Readonly<Record<string, tf.Tensor | boolean>>;
+  /** A factor applied to the kept ε (ESAM's 1/β); default 1. */
+  readonly scale?: number;
+  /** The mask's new state, when it keeps any (omitted: unchanged). */
+  readonly state?: ComponentState;
+}
+
+/**
+ * A sparsity mask for {@link sparse}: SSAM-F's {@link fisherMask}, SSAM-D's {@link dynamicMask},
+ * ESAM's {@link randomMask}. Like every flatmin component it keeps no hidden state: `sparse`
+ * stores the mask's state inside its own (saved by `getWeights`) and passes it in. `select` runs
+ * inside the optimizer's `tf.tidy`, reads nothing on the host, and draws randomness from
+ * `context.random` only. Per-variable state is keyed `variableKey(name, slot)`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { type Mask, sparse } from '@flatmin/perturb-sparse';
+ * import { gradient } from '@flatmin/perturb-gradient';
+ *
+ * // Perturb only the rank ≥ 2 variables (kernels), never biases.
+ * const kernelsOnly: Mask = {
+ *   kind: 'mask', name: 'kernelsOnly', config: {}, needsGradient: false,
+ *   select: ({ variables }) => ({ masks: Object.fromEntries(variables.map((v) => [v.name, v.rank >= 2])) }),
+ * };
+ * const perturbation = sparse(gradient({ rho: 0.05 }), kernelsOnly);
+ * ```
+ */
+export interface Mask {
+  readonly kind: 'mask';
+  /** The factory name (`'fisherMask'`, ...): how `fromConfig` finds it again. */
+  readonly name: string;
+  /** The factory options, as JSON. */
+  readonly config: Readonly<Record<string, JsonValue>>;
+  /** Whether `select` needs the clean gradient. */
+  readonly needsGradient: boolean;
+  /** The masks for this step (and the new state). */
+  select(context: MaskContext, state: ComponentState): MaskSelection;
+}
+
+/** Builds a mask from its JSON config (what {@link registerMask} stores). */
+export type MaskFactory = (config: Record<string, JsonValue>) => Mask;
+
+const masks = new Map<string, MaskFactory>();
+
+/**
+ * Register a mask factory under its name, so that `sparse`'s `fromConfig` (and `model.save` /
+ * `tf.loadLayersModel`) can rebuild a sparse perturbation that uses it. The masks of this package
+ * register themselves; call it for a mask of your own.
+ *
+ * @example
+ * ```ts
+ * import { randomMask, registerMask } from '@flatmin/perturb-sparse';
+ *
+ * registerMask('halfOfTheTime', () => ({ ...randomMask({ keep: 0.5 }), name: 'halfOfTheTime' }));
+ * ```
+ */
+export function registerMask(name: string, factory: MaskFactory): void {
+  masks.set(name, factory);
+}
+
+/** The mask factory registered under `name`, if any. */
+export function lookupMask(name: string): MaskFactory | undefined {
+  return masks.get(name);
+}
+
+/** Whether `value` looks like a {@link Mask}. */
+export function isMask(value: unknown): value is Mask {
+  if (value === null || typeof value !== 'object') return false;
+  const m = value as Partial<Mask>;
+  return m.kind === 'mask' && typeof m.name === 'string' && typeof m.select === 'function' && typeof m.config === 'object';
+}
+
+/**
+ * The number of coordinates kept at sparsity `s` out of `total`: round((1 − s)·total), so that
+ * s = 0 keeps all of them.
+ */
+export function keptCount(sparsity: number, total: number): number {
+  return Math.min(total, Math.max(0, Math.round((1 - sparsity) * total)));
+}
+
+/** Flatten per-variable tensors (in `variables` order) into one vector. */
+export function concatFlat(tensors: readonly tf.Tensor[]): tf.Tensor1D {
+  const flat = tensors.map((t) => tf.reshape(t, [-1]));
+  return (flat.length === 1 ? flat[0]! : tf.concat(flat)) as tf.Tensor1D;
+}
+
+/** Split a flat vector back into tensors of `shapes`. */
+export function splitFlat(vector: tf.Tensor1D, shapes: readonly (readonly number[])[]): tf.Tensor[] {
+  const sizes = shapes.map((shape) => shape.reduce((a, b) => a * b, 1));
+  const parts = sizes.length === 1 ? [vector] : tf.split(vector, sizes);
+  return parts.map((part, i) => tf.reshape(part, shapes[i] as number[]));
+}
+
+/**
+ * A float32 0/1 vector of `size` with ones at `indices` (int32 [n]): a scatter, so exactly n ones
+ * (no threshold, no ties), on the device.
+ */
+export function indicator(indices: tf.Tensor1D, size: number): tf.Tensor1D {
+  const n = indices.shape[0];
+  if (n === 0) return tf.zeros([size]) as tf.Tensor1D;
+  return tf.scatterND(tf.expandDims(indices, 1), tf.ones([n]), [size]) as tf.Tensor1D;
+}
+
+/** The 0/1 indicator of the `k` largest entries of `scores` (exactly k ones; ties by lower index). */
+export function topIndicator(scores: tf.Tensor1D, k: number): tf.Tensor1D {
+  const size = scores.shape[0];
+  if (k >= size) return tf.ones([size]) as tf.Tensor1D;
+  if (k <= 0) return tf.zeros([size]) as tf.Tensor1D;
+  return indicator(tf.topk(scores, k).indices as tf.Tensor1D, size);
+}
+
+/** `value` when it is a tensor of `shape`, else null (a missing or stale state entry). */
+export function tensorOfShape(value: tf.Tensor | number | undefined, shape: readonly number[]): tf.Tensor | null {
+  if (value === undefined || typeof value === 'number') return null;
+  return value.shape.length === shape.length && value.shape.every((d, i) => d === shape[i]) ? value : null;
+}
+
+/** The stored `slot` tensors of every variable, or null when one is missing or of another shape. */
+export function storedPerVariable(state: ComponentState, variables: readonly tf.Variable[], slot: string): tf.Tensor[] | null {
+  const out: tf.Tensor[] = [];
+  for (const variable of variables) {
+    const stored = tensorOfShape(state[variableKey(variable.name, slot)], variable.shape);
+    if (stored === null) return null;
+    out.push(stored);
+  }
+  return out;
+}
+
+/** The variables that have a clean gradient entry (the ones a mask ranks). */
+export function withGradient(variables: readonly tf.Variable[], grads: NamedTensors): tf.Variable[] {
+  return variables.filter((variable) => grads[variable.name] !== undefined);
+}
+
+/** The state key of the step a mask was last refreshed at (a global key: no ':'). */
+export const REFRESHED_AT = 'refreshedAt';
