@@ -18,3 +18,4 @@
 export { filterNorms, filterSize, filterSums } from './filters.js';
 export { type GaussianOptions, gaussian } from './gaussian.js';
 export { NOISE_SCALES, type NoiseScale, noiseScale, scaledNoise } from './scale.js';
+export { type FilterNoiseOptions, filterNoise } from './filter-noise.js';
