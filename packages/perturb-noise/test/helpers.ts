@@ -27,7 +27,9 @@ function filterOf(index: number, shape: readonly number[]): number {
 /** Σ over each filter (last axis; rank < 2: one filter) of `x`, expanded back to every element, float64. */
 export function filterSum64(x: readonly number[], shape: readonly number[]): number[] {
   const sums = new Map<number, number>();
-  x.forEach((v, i) => sums.set(filterOf(i, shape), (sums.get(filterOf(i, shape)) ?? 0) + v));
+  x.forEach((v, i) => {
+    sums.set(filterOf(i, shape), (sums.get(filterOf(i, shape)) ?? 0) + v);
+  });
   return x.map((_, i) => sums.get(filterOf(i, shape))!);
 }
 
