@@ -20,3 +20,4 @@ export { type GaussianOptions, gaussian } from './gaussian.js';
 export { NOISE_SCALES, type NoiseScale, noiseScale, scaledNoise } from './scale.js';
 export { type FilterNoiseOptions, filterNoise } from './filter-noise.js';
 export { type FisherNoiseOptions, fisherNoise } from './fisher-noise.js';
+export { type WorstOfKOptions, worstOfK } from './worst-of-k.js';
