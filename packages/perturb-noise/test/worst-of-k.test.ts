@@ -65,6 +65,7 @@ describe('worstOfK(): picks the worst candidate, on the device', () => {
     ['last', [1, 2, 3, 9], 3],
     ['a tie: the earliest', [1, 9, 9, 3], 1],
     ['negative losses', [-5, -4, -1, -2], 2],
+    ['after a NaN loss (never chosen, never the bar)', [1, Number.NaN, 3, 2], 2],
   ] as const)('worst %s: ε is exactly that δ_j', (_label, losses, index) => {
     const { vars, values } = setup();
     for (const scale of ['standard', 'filter'] as const) {
