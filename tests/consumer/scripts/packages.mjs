@@ -2,7 +2,7 @@
 // real ones), then publint and arethetypeswrong on each tarball. Used by `check-packages.mjs`
 // and by the tests in ../test.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +15,12 @@ const require = createRequire(import.meta.url);
 /** The repository root. */
 export const root = join(import.meta.dirname, '..', '..', '..');
 
-/** Every published package's folder, relative to the root. A new published package is added here. */
-export const PUBLISHED = ['packages/core', 'packages/perturb-gradient', 'packages/backend'];
+/** Every published package's folder, relative to the root: each `packages/*` whose package.json is not private. */
+export const PUBLISHED = readdirSync(join(root, 'packages'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(join(root, 'packages', entry.name, 'package.json')))
+  .map((entry) => `packages/${entry.name}`)
+  .filter((folder) => JSON.parse(readFileSync(join(root, folder, 'package.json'), 'utf8')).private !== true)
+  .sort();
 
 /** @param {string} file */
 export const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
