@@ -85,6 +85,22 @@ export interface ObjectiveValue {
   parts?: Record<string, tf.Scalar>;
 }
 
+/** What one call of the loss closure returned, as a component sees it (`null` for what it did not return). */
+export interface ObjectiveOutputs {
+  /** The scalar loss (the mean of `perSample`, or the sum of `parts`, when not returned). */
+  readonly loss: tf.Scalar;
+  readonly perSample: tf.Tensor1D | null;
+  readonly parts: Readonly<Record<string, tf.Scalar>> | null;
+}
+
+/** Context of {@link Perturbation.weighSamples}. */
+export interface WeighSamplesContext extends BaseContext {
+  /** Per-sample losses at w + ε, of the adversarial pass being differentiated. */
+  readonly perSample: tf.Tensor1D;
+  /** Per-sample losses at w, of the clean pass (null when no clean pass was made). */
+  readonly cleanPerSample: tf.Tensor1D | null;
+}
+
 /** A loss closure: `() => loss` (what `model.fit` passes) or `() => ({ loss, perSample?, parts? })`. */
 export type Objective = () => tf.Scalar | ObjectiveValue;
 
@@ -134,6 +150,15 @@ export interface PerturbationContext extends BaseContext {
    * counts as one loss evaluation. The returned scalar is owned by the optimizer.
    */
   evaluate(offsets: NamedTensors): tf.Scalar;
+  /**
+   * The gradient, with respect to the perturbed variables, of a scalar built from the closure's
+   * outputs at w + δ (δ = 0 when omitted): one more forward-backward, counted as a loss
+   * evaluation, with the weights restored exactly and nothing the closure produces for `model.fit`
+   * disturbed. E.g. one sample's gradient for an empirical Fisher:
+   * `context.gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])))`.
+   * The returned gradients are owned by the optimizer.
+   */
+  gradientOf(build: (outputs: ObjectiveOutputs) => tf.Scalar, offsets?: NamedTensors): NamedTensors;
 }
 
 /** Context of the `observe` hooks, called after a sharp step's adversarial pass. */
@@ -161,6 +186,14 @@ export interface Perturbation extends ComponentBase {
   compute(context: PerturbationContext, state: ComponentState): { epsilon: NamedTensors; state?: ComponentState; epsilonNorm?: tf.Scalar };
   /** Optional: see the adversarial gradient after a sharp step (e.g. to build the next step's ε from it). */
   observe?(context: ObserveContext, state: ComponentState): ComponentState;
+  /**
+   * Optional: weigh the samples of the adversarial pass (ESAM's sharpness-sensitive data
+   * selection). Called inside the adversarial forward pass with its per-sample losses at w + ε and
+   * the clean ones at w; the adversarial gradient is then that of Σ wₙ ℓₙ(w + ε) / Σ wₙ, the
+   * weights held constant (no gradient flows through them, so top-k and comparisons are fine).
+   * Needs `requires: ['perSample']`; refused with `sharpOn` or several adversarial closures.
+   */
+  weighSamples?(context: WeighSamplesContext): tf.Tensor1D;
 }
 
 /** A schedule's verdict for one step. */

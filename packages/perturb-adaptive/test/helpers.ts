@@ -49,6 +49,9 @@ export function perturbationContext(variables: readonly tf.Variable[], grads: Na
     loss: null,
     objective: { perSample: null, parts: null },
     rho,
+    gradientOf: () => {
+      throw new Error('gradientOf not expected');
+    },
     evaluate: () => {
       throw new Error('not used');
     },

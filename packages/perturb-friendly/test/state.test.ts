@@ -37,6 +37,9 @@ function context(vars: readonly tf.Variable[], grads: NamedTensors | null, rho: 
     loss: null,
     objective: { perSample: null, parts: null },
     rho: r,
+    gradientOf: () => {
+      throw new Error('gradientOf not expected');
+    },
     evaluate: () => {
       throw new Error('not used');
     },

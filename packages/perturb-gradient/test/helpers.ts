@@ -92,6 +92,9 @@ export function perturbationContext(
     loss: null,
     objective: { perSample: null, parts: null },
     rho,
+    gradientOf: () => {
+      throw new Error('gradientOf not expected');
+    },
     evaluate: () => {
       throw new Error('not used by gradient()');
     },

@@ -126,6 +126,9 @@ export function contextOf(
     gradNorm: () => {
       throw new Error('noise perturbations do not use ‖g‖');
     },
+    gradientOf: () => {
+      throw new Error('gradientOf not expected');
+    },
     evaluate:
       options.evaluate ??
       (() => {

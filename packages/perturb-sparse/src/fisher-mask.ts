@@ -35,9 +35,10 @@ export interface FisherMaskOptions {
   /** K, refresh the mask every K steps (an integer ≥ 1, default 5). */
   updateEvery?: number;
   /**
-   * The number of squared gradients the Fisher estimate averages (an integer ≥ 1, default 16): the
-   * EMA of the squared batch gradient has decay λ = 1 − 1/samples (so `samples: 1` uses the
-   * current step's g² alone). See {@link fisherMask} for why batch gradients.
+   * The number of squared gradients the Fisher estimate averages (an integer ≥ 1, default 16):
+   * with per-sample losses (a custom loop returning `{ loss, perSample }`), the gradients of the
+   * first `samples` samples' losses at a refresh (the paper's empirical Fisher); without them
+   * (`model.fit`), the window of the squared batch-gradient EMA, decay λ = 1 − 1/samples.
    */
   samples?: number;
 }
@@ -53,14 +54,13 @@ const MASK = 'mask';
  * round((1 − s)·d) coordinates of the diagonal empirical Fisher F over all perturbed variables
  * together (d their total size), refreshed every `updateEvery` steps. Use it with {@link sparse}.
  *
- * **The Fisher estimate is the squared batch-gradient EMA** F ← λF + (1 − λ)g², λ = 1 − 1/samples,
- * F₀ = g₀², updated at every sharp step — the documented fallback of METHODS.md, in every loop.
- * The paper's F_i = mean over `samples` per-sample gradients of g_i² needs one backward pass per
- * sample, and a perturbation cannot take gradients of the loss closure: core hands it the clean
- * pass's per-sample losses (`context.objective.perSample`) as values, without a tape to
- * differentiate them. So per-sample losses, when a custom loop returns them, do not change the
- * mask (see the package README for what core would need). Under `model.fit` (a plain closure)
- * this is the only possible source anyway.
+ * **The Fisher estimate.** When the loss closure returns per-sample losses (a custom loop:
+ * `() => ({ loss, perSample })`), the paper's empirical Fisher: at each refresh,
+ * F_i = (1/m) Σₙ (∂ℓₙ/∂w_i)² over the first m = min(`samples`, batch) samples, each gradient one
+ * more forward-backward at w (`context.gradientOf`: m extra loss evaluations on a refresh step,
+ * none on the others). Without them (`model.fit` passes a plain closure), the documented
+ * fallback: the squared batch-gradient EMA F ← λF + (1 − λ)g², λ = 1 − 1/samples, F₀ = g₀²,
+ * updated at every sharp step.
  *
  * The mask is the indicator of `tf.topk` over the concatenated flattened scores (a scatter of the
  * top-k indices: exactly k ones, ties by lower index), on the device: no host read. State: the
@@ -98,6 +98,24 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
       const grads = context.grads!;
       const present = withGradient(context.variables, grads);
       const next: Record<string, tf.Tensor | number> = { ...state };
+      const stored = storedPerVariable(state, present, MASK);
+      const last = state[REFRESHED_AT];
+      const refresh = stored === null || typeof last !== 'number' || context.step - last >= updateEvery;
+      const perSample = context.objective?.perSample ?? null;
+      if (perSample !== null && context.gradientOf !== undefined) {
+        // The empirical Fisher from per-sample gradients, computed only when the mask is rebuilt.
+        let masks = stored ?? [];
+        if (refresh && present.length > 0) {
+          const fisher = empiricalFisher(context.gradientOf, present, Math.min(samples, perSample.shape[0]));
+          const total = present.reduce((sum, v) => sum + v.size, 0);
+          masks = splitFlat(topIndicator(concatFlat(fisher), keptCount(sparsity, total)), present.map((v) => v.shape));
+          present.forEach((variable, i) => {
+            next[variableKey(variable.name, MASK)] = masks[i]!;
+          });
+        }
+        if (refresh) next[REFRESHED_AT] = context.step;
+        return { masks: Object.fromEntries(present.map((v, i) => [v.name, masks[i]!])), state: next };
+      }
       const fisher = present.map((variable) => {
         const key = variableKey(variable.name, FISHER);
         const squared = tf.square(grads[variable.name]!);
@@ -106,9 +124,6 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
         next[key] = value;
         return value;
       });
-      const stored = storedPerVariable(state, present, MASK);
-      const last = state[REFRESHED_AT];
-      const refresh = stored === null || typeof last !== 'number' || context.step - last >= updateEvery;
       let masks = stored ?? [];
       if (refresh && present.length > 0) {
         const total = present.reduce((sum, v) => sum + v.size, 0);
@@ -121,6 +136,19 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
       return { masks: Object.fromEntries(present.map((v, i) => [v.name, masks[i]!])), state: next };
     },
   };
+}
+
+/** (1/m) Σₙ (∇ℓₙ)² over the first m samples, per variable (a variable a sample does not reach adds 0). */
+function empiricalFisher(gradientOf: NonNullable<MaskContext['gradientOf']>, variables: readonly tf.Variable[], m: number): tf.Tensor[] {
+  const sums = variables.map((v) => tf.zeros(v.shape) as tf.Tensor);
+  for (let n = 0; n < m; n += 1) {
+    const g = gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])) as tf.Scalar);
+    variables.forEach((variable, i) => {
+      const gi = g[variable.name];
+      if (gi !== undefined) sums[i] = tf.add(sums[i]!, tf.square(gi));
+    });
+  }
+  return sums.map((sum) => tf.div(sum, m));
 }
 
 registerMask(WHERE, (config: Record<string, JsonValue>) => fisherMask(config as FisherMaskOptions));

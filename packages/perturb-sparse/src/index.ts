@@ -3,7 +3,7 @@
  * SSAM-F's Fisher mask and SSAM-D's dynamic mask (Mi et al., "Make Sharpness-Aware Minimization
  * Stronger: A Sparsified Perturbation Approach", NeurIPS 2022) and ESAM's random per-variable mask
  * (Du et al., "Efficient Sharpness-aware Minimization for Improved Training of Neural Networks",
- * ICLR 2022).
+ * ICLR 2022), with ESAM's sharpness-sensitive data selection.
  *
  * @example
  * ```ts
@@ -17,6 +17,7 @@
  *
  * @packageDocumentation
  */
+export { type DataSelectionOptions, dataSelection } from './data-selection.js';
 export { type DynamicMaskOptions, dynamicMask } from './dynamic-mask.js';
 export { type FisherMaskOptions, fisherMask } from './fisher-mask.js';
 export { lookupMask, type Mask, type MaskContext, type MaskFactory, type MaskSelection, registerMask } from './mask.js';

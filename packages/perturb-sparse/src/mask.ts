@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BaseContext, ComponentState, JsonValue, NamedTensors } from '@flatmin/core';
+import type { BaseContext, ComponentState, JsonValue, NamedTensors, ObjectiveExtras, PerturbationContext } from '@flatmin/core';
 import { variableKey } from '@flatmin/core/kit';
 
 /** What {@link Mask.select} receives: the step's context, the perturbed variables and their clean gradients. */
@@ -15,6 +15,10 @@ export interface MaskContext extends BaseContext {
   readonly variables: readonly tf.Variable[];
   /** Clean gradients of those variables (a variable the loss does not reach has no entry), or null without a clean pass. */
   readonly grads: NamedTensors | null;
+  /** Per-sample losses and named parts of the clean pass, when the closure returned them (a custom loop). */
+  readonly objective?: ObjectiveExtras;
+  /** The perturbation context's `gradientOf`: one more gradient of a scalar built from the closure's outputs (counted). */
+  readonly gradientOf?: PerturbationContext['gradientOf'];
 }
 
 /** A mask's verdict for one step. */

@@ -102,6 +102,7 @@ export function sparse(inner: Perturbation, mask: Mask, options?: SparseOptions)
     rho: inner.rho,
     needsGradient,
     ...(inner.requires === undefined ? {} : { requires: inner.requires }),
+    ...(inner.weighSamples === undefined ? {} : { weighSamples: inner.weighSamples.bind(inner) }),
     compute(context: PerturbationContext, state: ComponentState): { epsilon: NamedTensors; state?: ComponentState } {
       if (mask.needsGradient && context.grads === null) {
         throw new FlatminError(`sparse: the mask '${mask.name}' needs the clean gradient, but no clean pass was made (context.grads is null).`);
@@ -109,7 +110,16 @@ export function sparse(inner: Perturbation, mask: Mask, options?: SparseOptions)
       const parts = splitState(state);
       const grads = context.grads === null ? null : pickNamed(context.grads, context.variables);
       const selection = mask.select(
-        { step: context.step, random: context.random, normEpsilon: context.normEpsilon, learningRate: context.learningRate, variables: context.variables, grads },
+        {
+          step: context.step,
+          random: context.random,
+          normEpsilon: context.normEpsilon,
+          learningRate: context.learningRate,
+          variables: context.variables,
+          grads,
+          objective: context.objective,
+          gradientOf: context.gradientOf,
+        },
         parts.mask,
       );
       let innerContext = context;

@@ -180,6 +180,9 @@ describe('sparse(): config, delegation', () => {
             objective: { perSample: null, parts: null },
             rho,
             gradNorm: () => tf.scalar(5),
+            gradientOf: () => {
+              throw new Error('gradientOf not expected');
+            },
             evaluate: () => {
               throw new Error('unused');
             },

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
+import { axpy, flatten, linearGrad64, makeLinearProblem, makeTfLinear, maxRelativeError, unflatten } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { dynamicMask, fisherMask, type Mask, randomMask, sparse } from '../src/index.js';
 
@@ -79,27 +80,64 @@ describe.each(MASKS)('model.fit with BatchNormalization and a metric: %s', (_nam
   });
 });
 
-describe('a custom loop that returns per-sample losses', () => {
-  it('fisherMask does not need them (no requires) and gives the same steps as with a plain closure', () => {
-    const { x, y } = data(16);
-    const run = (withPerSample: boolean) => {
-      const m = model(false);
-      const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: sparse(gradient({ rho: 0.1 }), fisherMask({ updateEvery: 1 })) });
-      expect(optimizer.getConfig()).toBeDefined();
-      for (let i = 0; i < 4; i += 1) {
-        optimizer.minimize(() => {
-          const probabilities = m.apply(x) as tf.Tensor2D; // softmax outputs: the per-example cross-entropy
-          const perSample = tf.neg(tf.sum(tf.mul(y, tf.log(tf.add(probabilities, 1e-7))), 1)) as tf.Tensor1D;
-          return withPerSample ? { loss: tf.mean(perSample) as tf.Scalar, perSample } : (tf.mean(perSample) as tf.Scalar);
-        });
-      }
-      const weights = m.getWeights().map((w) => w.arraySync());
-      m.dispose();
-      optimizer.dispose();
-      return weights;
+describe('a custom loop that returns per-sample losses: the paper\'s empirical Fisher', () => {
+  const problem = makeLinearProblem({ seed: 29, n: 8 });
+  const rows = Array.from({ length: problem.n }, (_, i) => i);
+  const closure = (linear: ReturnType<typeof makeTfLinear>, withPerSample: boolean) => {
+    const xs = tf.keep(tf.tensor2d(problem.x));
+    const ys = tf.keep(tf.tensor2d(problem.y));
+    return () => {
+      const perSample = tf.sum(tf.square(tf.sub(tf.add(tf.matMul(xs, linear.w), linear.b), ys)), 1) as tf.Tensor1D;
+      const loss = tf.mean(perSample) as tf.Scalar;
+      return withPerSample ? { loss, perSample } : loss;
     };
-    expect(run(true)).toEqual(run(false));
+  };
+
+  it('ranks F_i = (1/m) Σ_n (∂ℓ_n/∂w_i)² over the first m = samples per-sample gradients (float64 reference)', () => {
+    const samples = 3;
+    const rho = 0.1;
+    const lr = 0.1;
+    const linear = makeTfLinear(problem);
+    const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: sparse(gradient({ rho }), fisherMask({ sparsity: 0.5, updateEvery: 1, samples })), seed: 1 });
+    optimizer.minimize(closure(linear, true), false, linear.variables);
+
+    const w0 = problem.init;
+    const perSampleGrads = [0, 1, 2].map((n) => flatten(linearGrad64(problem, w0, [n])));
+    const fisher = perSampleGrads[0]!.map((_, i) => perSampleGrads.reduce((sum, g) => sum + g[i]! ** 2, 0) / samples);
+    const d = fisher.length;
+    const kept = new Set([...fisher.keys()].sort((a, b) => fisher[b]! - fisher[a]! || a - b).slice(0, Math.round(0.5 * d)));
+    const g = flatten(linearGrad64(problem, w0, rows));
+    const masked = g.map((v, i) => (kept.has(i) ? v : 0));
+    const norm = Math.sqrt(masked.reduce((sum, v) => sum + v * v, 0));
+    const perturbed = unflatten(problem, flatten(w0).map((v, i) => v + (rho * masked[i]!) / norm));
+    const expected = axpy(-lr, linearGrad64(problem, perturbed, rows), w0);
+    expect(maxRelativeError(linear.read(), expected)).toBeLessThan(1e-5);
+    optimizer.dispose();
+    linear.dispose();
+  });
+
+  it('costs m more loss evaluations on a refresh step only, and differs from the batch-gradient EMA of a plain closure', async () => {
+    const runs = [true, false].map((withPerSample) => {
+      const linear = makeTfLinear(problem);
+      const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: sparse(gradient({ rho: 0.1 }), fisherMask({ updateEvery: 2, samples: 4 })), seed: 1 });
+      const f = closure(linear, withPerSample);
+      const counts: number[] = [];
+      return { linear, optimizer, f, counts };
+    });
+    for (const run of runs) {
+      for (let i = 0; i < 3; i += 1) {
+        run.optimizer.minimize(run.f, false, run.linear.variables);
+        run.counts.push((await run.optimizer.telemetry()).lossEvaluations);
+      }
+    }
+    // Per-sample: steps 0 and 2 refresh (2 + 4 evaluations), step 1 does not (2). Plain closure: 2 per step.
+    expect(runs[0]!.counts).toEqual([6, 8, 14]);
+    expect(runs[1]!.counts).toEqual([2, 4, 6]);
+    expect(maxRelativeError(runs[0]!.linear.read(), runs[1]!.linear.read())).toBeGreaterThan(1e-6);
     expect(sparse(gradient(), fisherMask()).requires).toBeUndefined();
-    tf.dispose([x, y]);
+    for (const run of runs) {
+      run.optimizer.dispose();
+      run.linear.dispose();
+    }
   });
 });

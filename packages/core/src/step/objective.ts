@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError } from '../errors.js';
-import type { ObjectiveExtras, ObjectiveField, ObjectiveValue } from '../types.js';
+import type { ObjectiveExtras, ObjectiveField, ObjectiveOutputs, ObjectiveValue } from '../types.js';
 
 /** A closure's output with the scalar loss always present. */
 export interface NormalizedObjective extends ObjectiveExtras {
@@ -13,7 +13,13 @@ export interface NormalizedObjective extends ObjectiveExtras {
 }
 
 /** Which scalar a pass differentiates: the whole loss, the `sharpOn` parts, or the rest. */
-export type Pick = { readonly kind: 'all' } | { readonly kind: 'sharp' | 'rest'; readonly parts: readonly string[] };
+export type Pick =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'sharp' | 'rest'; readonly parts: readonly string[] }
+  /** A scalar a component builds from the closure's outputs (`context.gradientOf`). */
+  | { readonly kind: 'custom'; readonly build: (values: ObjectiveOutputs) => tf.Scalar }
+  /** Σ wₙ ℓₙ / Σ wₙ with weights from the per-sample losses, held constant (`Perturbation.weighSamples`). */
+  | { readonly kind: 'weighted'; readonly weigh: (perSample: tf.Tensor1D) => tf.Tensor1D; readonly who: string };
 
 export const ALL: Pick = { kind: 'all' };
 
@@ -53,6 +59,12 @@ export function normalizeObjective(out: tf.Scalar | ObjectiveValue): NormalizedO
 /** The scalar a pass differentiates. */
 export function pickScalar(objective: NormalizedObjective, pick: Pick): tf.Scalar {
   if (pick.kind === 'all') return objective.loss;
+  if (pick.kind === 'custom') {
+    const out = pick.build({ loss: objective.loss, perSample: objective.perSample, parts: objective.parts });
+    if (!(out instanceof tf.Tensor) || out.rank !== 0) throw new FlatminError('context.gradientOf: the function must return a scalar tensor built from the closure\'s outputs.');
+    return out;
+  }
+  if (pick.kind === 'weighted') return weightedLoss(objective, pick.weigh, pick.who);
   const parts = objective.parts!;
   const sharp = pick.parts.length === 1 ? parts[pick.parts[0]!]! : (tf.addN(pick.parts.map((name) => parts[name]!)) as tf.Scalar);
   return pick.kind === 'sharp' ? sharp : (tf.sub(objective.loss, sharp) as tf.Scalar);
@@ -143,4 +155,33 @@ export function classSplit(
     return { head: tf.div(headSum, batch) as tf.Scalar, tail: tf.div(tailSum, batch) as tf.Scalar };
   });
   return { loss: tf.add(headLoss, tailLoss) as tf.Scalar, perSample: perSampleLoss, parts: { head: headLoss, tail: tailLoss } };
+}
+
+/**
+ * Σ wₙ ℓₙ / Σ wₙ: the weights come from the per-sample losses of this very forward pass, through
+ * a gradient stop (a custom gradient of zero), so the backward pass differentiates only ℓₙ and
+ * never the (possibly non-differentiable: top-k, comparisons) weighting.
+ */
+function weightedLoss(objective: NormalizedObjective, weigh: (perSample: tf.Tensor1D) => tf.Tensor1D, who: string): tf.Scalar {
+  const perSample = objective.perSample;
+  if (perSample === null) {
+    throw new FlatminError(`${who} weighs the per-sample losses of the adversarial pass, but the closure returned none. Return { loss, perSample } from a custom loop.`);
+  }
+  const weights = stopGradient((x) => {
+    const w = weigh(x as tf.Tensor1D);
+    if (!(w instanceof tf.Tensor) || w.rank !== 1 || w.shape[0] !== perSample.shape[0]) {
+      throw new FlatminError(`${who}: weighSamples must return one weight per sample (a rank-1 tensor of length ${perSample.shape[0]}).`);
+    }
+    return w;
+  }, perSample);
+  return tf.div(tf.sum(tf.mul(weights, perSample)), tf.sum(weights)) as tf.Scalar;
+}
+
+/** `fn(x)` as a constant for the backward pass (its ops are not recorded; its gradient is zero). */
+function stopGradient(fn: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): tf.Tensor {
+  const stopped = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    return { value: fn(input), gradFunc: () => tf.zerosLike(input) };
+  });
+  return stopped(x);
 }

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError } from '../errors.js';
 import { addNamed, mapNamed, shareData } from '../tensor-math.js';
-import type { NamedTensors, Objective, ObjectiveExtras } from '../types.js';
+import type { NamedTensors, Objective, ObjectiveExtras, ObjectiveOutputs } from '../types.js';
 import type { Step } from './context.js';
 import { ALL, checkRequirements, type NormalizedObjective, type Pick, normalizeObjective, pickScalar } from './objective.js';
 import { type CallMode, noSideEffects, recordSideEffects, undoSideEffects, visibleKeeps } from './sandbox.js';
@@ -88,9 +88,8 @@ export function cleanPass(step: Step, fs: readonly Objective[], prior: { sum: Na
 }
 
 /** The mean gradient over `fs` of the sharp scalar at w + ε; w and everything the closure touched restored exactly. */
-export function adversarialPass(step: Step, fs: readonly Objective[], epsilon: NamedTensors, variables: tf.Variable[]): Pass {
-  const sharpOn = step.env.settings.sharpOn;
-  const pick: Pick = sharpOn === null ? ALL : { kind: 'sharp', parts: sharpOn };
+export function adversarialPass(step: Step, fs: readonly Objective[], epsilon: NamedTensors, variables: tf.Variable[], clean: ObjectiveExtras | null): Pass {
+  const pick = adversarialPick(step, fs.length, clean);
   const passes = withOffsets(step.variables.perturbed, epsilon, () => {
     // w + ε is in the variables now: ε itself is not needed any more (one parameter-sized buffer less at peak).
     step.scope.drop(Object.values(epsilon));
@@ -105,6 +104,49 @@ export function adversarialPass(step: Step, fs: readonly Objective[], epsilon: N
       loss: tf.div(tf.addN(passes.map((p) => p.loss)), passes.length) as tf.Scalar,
       extras: passes[passes.length - 1]!.extras,
     };
+  });
+}
+
+/** What the adversarial pass differentiates: the loss, the `sharpOn` parts, or the perturbation's weighting of the samples. */
+function adversarialPick(step: Step, passes: number, clean: ObjectiveExtras | null): Pick {
+  const { settings, perturbation } = step.env;
+  const weighSamples = perturbation.weighSamples;
+  if (weighSamples === undefined) return settings.sharpOn === null ? ALL : { kind: 'sharp', parts: settings.sharpOn };
+  const who = `perturbation '${perturbation.name}'`;
+  if (settings.sharpOn !== null || passes > 1) {
+    throw new FlatminError(`${who} weighs the samples of the adversarial pass: it works with one closure per update and without sharpOn.`);
+  }
+  const cleanPerSample = clean?.perSample ?? null;
+  const context = { ...step.context };
+  return { kind: 'weighted', who, weigh: (perSample) => weighSamples.call(perturbation, { ...context, perSample, cleanPerSample }) };
+}
+
+/**
+ * ∇ of a scalar a component builds from the closure's outputs, at w + δ (δ = 0 when omitted), with
+ * respect to the perturbed variables: one more forward-backward, counted as a loss evaluation, the
+ * weights restored exactly and the closure's side effects undone (like {@link evaluateAt}).
+ */
+export function gradientAt(step: Step, f: Objective, build: (values: ObjectiveOutputs) => tf.Scalar, offsets: NamedTensors): NamedTensors {
+  step.evaluations += 1;
+  const variables = step.variables.perturbed;
+  return withOffsets(variables, offsets, () => {
+    const effects = noSideEffects();
+    const earlier = step.seen.get(f) ?? null;
+    let captured: NormalizedObjective | null = null;
+    try {
+      const { value, grads } = gradientsOf(() => {
+        const objective = normalizeObjective(recordSideEffects(f, effects, sandboxMode(step), earlier?.keeps ?? null));
+        captured = objective;
+        keepObjective(objective);
+        return pickScalar(objective, { kind: 'custom', build });
+      }, variables);
+      value.dispose();
+      step.scope.ownAll(grads);
+      return grads;
+    } finally {
+      undoSideEffects(effects, earlier?.keeps ?? null, earlier?.pushed ?? new Set());
+      if (captured !== null) disposeObjective(captured);
+    }
   });
 }
 
@@ -188,4 +230,8 @@ function ownObjective(step: Step, objective: NormalizedObjective): void {
   step.scope.own(objective.loss);
   if (objective.perSample !== null) step.scope.own(objective.perSample);
   for (const part of Object.values(objective.parts ?? {})) step.scope.own(part);
+}
+
+function disposeObjective(objective: NormalizedObjective): void {
+  for (const t of [objective.loss, objective.perSample, ...Object.values(objective.parts ?? {})]) if (t !== null && !t.isDisposed) t.dispose();
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addNamed, globalNorm, mapNamed, pickNamed } from '../tensor-math.js';
 import type { NamedTensors, ObjectiveExtras, ScheduleDecision } from '../types.js';
 import type { Step } from './context.js';
-import { type CleanGradients, evaluateAt, type Pass } from './passes.js';
+import { type CleanGradients, evaluateAt, gradientAt, type Pass } from './passes.js';
 import { addDecay } from './update.js';
 
 const NO_EXTRAS: ObjectiveExtras = { perSample: null, parts: null };
@@ -58,6 +58,7 @@ export function buildEpsilon(
         rho,
         gradNorm,
         evaluate: (offsets) => evaluateAt(step, evaluateWith, offsets),
+        gradientOf: (build, offsets) => gradientAt(step, evaluateWith, build, offsets ?? {}),
       },
       state,
     ),
