@@ -151,14 +151,15 @@ export interface PerturbationContext extends BaseContext {
    */
   evaluate(offsets: NamedTensors): tf.Scalar;
   /**
-   * The gradient, with respect to the perturbed variables, of a scalar built from the closure's
-   * outputs at w + δ (δ = 0 when omitted): one more forward-backward, counted as a loss
-   * evaluation, with the weights restored exactly and nothing the closure produces for `model.fit`
-   * disturbed. E.g. one sample's gradient for an empirical Fisher:
-   * `context.gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])))`.
-   * The returned gradients are owned by the optimizer.
+   * The gradient of a scalar built from the closure's outputs at w + δ (δ = 0 when omitted), with
+   * respect to the updated and the perturbed variables (keyed by name), and the closure's loss
+   * there: one more forward-backward, counted as a loss evaluation, with the weights restored
+   * exactly; as for every pass, only the step's first call of the closure is visible to
+   * `model.fit`. E.g. one sample's gradient for an empirical Fisher:
+   * `context.gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1]))).grads`.
+   * The returned tensors are owned by the optimizer.
    */
-  gradientOf(build: (outputs: ObjectiveOutputs) => tf.Scalar, offsets?: NamedTensors): NamedTensors;
+  gradientOf(build: (outputs: ObjectiveOutputs) => tf.Scalar, offsets?: NamedTensors): { grads: NamedTensors; loss: tf.Scalar };
 }
 
 /** Context of the `observe` hooks, called after a sharp step's adversarial pass. */
@@ -170,6 +171,23 @@ export interface ObserveContext extends BaseContext {
   readonly gradsAdv: NamedTensors;
   readonly rho: tf.Scalar;
 }
+
+/** What {@link Perturbation.compute} returns. */
+export type PerturbationResult = {
+  /** ε per perturbed variable (a missing entry is ε = 0). */
+  epsilon: NamedTensors;
+  /** The component's new state, when it keeps any. */
+  state?: ComponentState;
+  /** ‖ε‖₂ when known without a reduction (otherwise the telemetry computes it). */
+  epsilonNorm?: tf.Scalar;
+  /**
+   * The adversarial gradient, when the perturbation took it itself (LPF-SGD's mean over noise
+   * draws on batch chunks, each through `context.gradientOf`): of the updated and the perturbed
+   * variables, with the loss `minimize` reports. The step then makes no adversarial pass of its
+   * own; `epsilon` is still what the telemetry reports.
+   */
+  adversarial?: { grads: NamedTensors; loss: tf.Scalar };
+};
 
 /** Where to look for the worst case: builds ε. */
 export interface Perturbation extends ComponentBase {
@@ -183,7 +201,7 @@ export interface Perturbation extends ComponentBase {
    * Return the new state too when the component keeps any, and ‖ε‖₂ when it is known without
    * a reduction (SAM: ρ‖g‖/(‖g‖ + ε)); otherwise the telemetry computes it.
    */
-  compute(context: PerturbationContext, state: ComponentState): { epsilon: NamedTensors; state?: ComponentState; epsilonNorm?: tf.Scalar };
+  compute(context: PerturbationContext, state: ComponentState): PerturbationResult;
   /** Optional: see the adversarial gradient after a sharp step (e.g. to build the next step's ε from it). */
   observe?(context: ObserveContext, state: ComponentState): ComponentState;
   /**

@@ -51,9 +51,10 @@ function oneSamplePerturbation(n: number, shift: number): Perturbation {
     compute: (context) => {
       const [w] = context.variables;
       const offsets = shift === 0 ? undefined : { [w!.name]: tf.fill(w!.shape, shift) };
-      const g = context.gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])) as tf.Scalar, offsets);
-      const scale = tf.div(context.rho, tf.add(globalNorm(Object.values(g)), context.normEpsilon));
-      return { epsilon: mapNamed(pickNamed(g, context.variables), (t) => tf.mul(t, scale)) };
+      const { grads: g } = context.gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])) as tf.Scalar, offsets);
+      const picked = pickNamed(g, context.variables);
+      const scale = tf.div(context.rho, tf.add(globalNorm(Object.values(picked)), context.normEpsilon));
+      return { epsilon: mapNamed(picked, (t) => tf.mul(t, scale)) };
     },
   };
 }
@@ -88,7 +89,7 @@ describe('context.gradientOf', () => {
 
   it('refuses a function that returns no scalar', () => {
     const model = makeTfLinear(problem);
-    const bad: Perturbation = { ...oneSamplePerturbation(0, 0), compute: (context) => ({ epsilon: context.gradientOf(({ perSample }) => perSample as unknown as tf.Scalar) }) };
+    const bad: Perturbation = { ...oneSamplePerturbation(0, 0), compute: (context) => ({ epsilon: context.gradientOf(({ perSample }) => perSample as unknown as tf.Scalar).grads }) };
     const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: bad, seed: 1 });
     expect(() => optimizer.minimize(perSampleClosure(model), false, model.variables)).toThrow(/gradientOf: the function must return a scalar/);
     optimizer.dispose();

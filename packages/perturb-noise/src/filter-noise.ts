@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FlatminConfigError, type NamedTensors, type Perturbation, type PerturbationContext } from '@flatmin/core';
+import { FlatminConfigError, FlatminError, type NamedTensors, type Perturbation, type PerturbationContext, type PerturbationResult } from '@flatmin/core';
 import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
 import { filterNorms, filterSize } from './filters.js';
 import { resolveOptionalSteps } from './options.js';
@@ -30,9 +30,11 @@ export interface FilterNoiseOptions {
   /** How many times γ grows over `totalSteps`, a finite number ≥ 1 (default 7, LPF-SGD's; 1 keeps γ constant). Unused with `perInput`. */
   increase?: number;
   /**
-   * Noise draws per step, a whole number ≥ 1 (default 1). Only 1 is supported: LPF-SGD's mean over
-   * `samples` draws (the batch split in `samples` chunks, one draw each) needs one ε per chunk,
-   * which `@flatmin/core`'s step does not offer; `samples > 1` is refused rather than run wrong.
+   * M, noise draws per step, a whole number ≥ 1 (default 1). With M > 1, LPF-SGD's estimate: the
+   * batch split in M chunks (in order, sizes differing by at most one), chunk j's mean loss
+   * differentiated at w + ε_j with its own draw ε_j, the gradient the mean over the chunks. It
+   * needs the per-sample losses (a custom loop whose closure returns `{ loss, perSample }`) and
+   * costs M forward-backward passes per step (each forward runs the whole batch).
    */
   samples?: number;
   /**
@@ -97,14 +99,6 @@ export function filterNoise(options?: FilterNoiseOptions): Perturbation {
   const gamma = checkNumber('gamma', checked.gamma === undefined ? 0.002 : checked.gamma, { min: 0 }, WHERE);
   const increase = checkNumber('increase', checked.increase === undefined ? 7 : checked.increase, { min: 1 }, WHERE);
   const samples = checkNumber('samples', checked.samples === undefined ? 1 : checked.samples, { min: 1, integer: true }, WHERE);
-  if (samples !== 1) {
-    throw new FlatminConfigError(
-      'samples',
-      samples,
-      '1 (a mean over several noise draws needs one ε per batch chunk, which the @flatmin/core step does not offer yet)',
-      WHERE,
-    );
-  }
   const totalSteps = resolveOptionalSteps('totalSteps', checked.totalSteps, WHERE);
   const perInput = checked.perInput === undefined ? false : checked.perInput;
   if (typeof perInput !== 'boolean') throw new FlatminConfigError('perInput', perInput, 'true or false', WHERE);
@@ -115,17 +109,44 @@ export function filterNoise(options?: FilterNoiseOptions): Perturbation {
     config,
     rho: gamma,
     needsGradient: false,
-    compute(context: PerturbationContext): { epsilon: NamedTensors } {
+    ...(samples > 1 ? { requires: ['perSample' as const] } : {}),
+    compute(context: PerturbationContext): PerturbationResult {
       const factor = stepFactor(context.step, increase, perInput, totalSteps);
       const size = tf.mul(context.rho, factor);
-      return {
-        epsilon: scaledNoise(context.variables, context.random, (v) => {
+      const draw = () =>
+        scaledNoise(context.variables, context.random, (v) => {
           const perFilter = perInput ? tf.div(size, Math.sqrt(filterSize(v.shape))) : size;
           return tf.mul(perFilter, filterNorms(v));
-        }),
-      };
+        });
+      if (samples === 1) return { epsilon: draw() };
+      return chunkedDraws(context, samples, draw);
     },
   };
+}
+
+/**
+ * LPF-SGD's mean over M draws: chunk j of the batch at w + ε_j, each through `gradientOf`; the
+ * gradient (1/M) Σ_j ∇ mean_{n ∈ chunk j} ℓₙ(w + ε_j), the loss the mean of the batch losses there.
+ * ε is reported as the first draw's.
+ */
+function chunkedDraws(context: PerturbationContext, chunks: number, draw: () => NamedTensors): PerturbationResult {
+  const draws = Array.from({ length: chunks }, draw);
+  const passes = draws.map((epsilon, j) =>
+    context.gradientOf(({ perSample }) => {
+      const n = perSample!.shape[0];
+      if (n < chunks) throw new FlatminError(`${WHERE}: a batch of ${n} samples cannot be split in samples = ${chunks} chunks.`);
+      const start = Math.floor((j * n) / chunks);
+      const end = Math.floor(((j + 1) * n) / chunks);
+      return tf.mean(tf.slice(perSample!, [start], [end - start])) as tf.Scalar;
+    }, epsilon),
+  );
+  const grads: NamedTensors = {};
+  for (const name of Object.keys(passes[0]!.grads)) {
+    const terms = passes.map((p) => p.grads[name]).filter((g): g is tf.Tensor => g !== undefined);
+    grads[name] = tf.div(terms.length === 1 ? terms[0]! : tf.addN(terms), chunks);
+  }
+  const loss = tf.div(tf.addN(passes.map((p) => p.loss)), chunks) as tf.Scalar;
+  return { epsilon: draws[0]!, adversarial: { grads, loss } };
 }
 
 registerComponent('perturbation', WHERE, (config) => filterNoise(config as FilterNoiseOptions));

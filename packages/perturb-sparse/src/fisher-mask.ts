@@ -142,7 +142,7 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
 function empiricalFisher(gradientOf: NonNullable<MaskContext['gradientOf']>, variables: readonly tf.Variable[], m: number): tf.Tensor[] {
   const sums = variables.map((v) => tf.zeros(v.shape) as tf.Tensor);
   for (let n = 0; n < m; n += 1) {
-    const g = gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])) as tf.Scalar);
+    const { grads: g } = gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])) as tf.Scalar);
     variables.forEach((variable, i) => {
       const gi = g[variable.name];
       if (gi !== undefined) sums[i] = tf.add(sums[i]!, tf.square(gi));

@@ -123,31 +123,13 @@ function adversarialPick(step: Step, passes: number, clean: ObjectiveExtras | nu
 
 /**
  * ∇ of a scalar a component builds from the closure's outputs, at w + δ (δ = 0 when omitted), with
- * respect to the perturbed variables: one more forward-backward, counted as a loss evaluation, the
- * weights restored exactly and the closure's side effects undone (like {@link evaluateAt}).
+ * respect to the updated and the perturbed variables, and the closure's loss there: one more
+ * forward-backward, counted as a loss evaluation, the weights restored exactly. Like every pass,
+ * only the step's first call of the closure is visible to `model.fit`; later ones are sandboxed.
  */
-export function gradientAt(step: Step, f: Objective, build: (values: ObjectiveOutputs) => tf.Scalar, offsets: NamedTensors): NamedTensors {
-  step.evaluations += 1;
-  const variables = step.variables.perturbed;
-  return withOffsets(variables, offsets, () => {
-    const effects = noSideEffects();
-    const earlier = step.seen.get(f) ?? null;
-    let captured: NormalizedObjective | null = null;
-    try {
-      const { value, grads } = gradientsOf(() => {
-        const objective = normalizeObjective(recordSideEffects(f, effects, sandboxMode(step), earlier?.keeps ?? null));
-        captured = objective;
-        keepObjective(objective);
-        return pickScalar(objective, { kind: 'custom', build });
-      }, variables);
-      value.dispose();
-      step.scope.ownAll(grads);
-      return grads;
-    } finally {
-      undoSideEffects(effects, earlier?.keeps ?? null, earlier?.pushed ?? new Set());
-      if (captured !== null) disposeObjective(captured);
-    }
-  });
+export function gradientAt(step: Step, f: Objective, build: (values: ObjectiveOutputs) => tf.Scalar, offsets: NamedTensors): { grads: NamedTensors; loss: tf.Scalar } {
+  const pass = withOffsets(step.variables.perturbed, offsets, () => gradientPass(step, f, step.variables.gradient, { kind: 'custom', build }));
+  return { grads: pass.grads, loss: pass.loss };
 }
 
 /** The loss at w + δ, forward only: the weights restored exactly, the closure's side effects undone. */
@@ -230,8 +212,4 @@ function ownObjective(step: Step, objective: NormalizedObjective): void {
   step.scope.own(objective.loss);
   if (objective.perSample !== null) step.scope.own(objective.perSample);
   for (const part of Object.values(objective.parts ?? {})) step.scope.own(part);
-}
-
-function disposeObjective(objective: NormalizedObjective): void {
-  for (const t of [objective.loss, objective.perSample, ...Object.values(objective.parts ?? {})]) if (t !== null && !t.isDisposed) t.dispose();
 }

@@ -51,9 +51,9 @@ function sharpnessAwareStep(step: Step, { cleanFs, adversarialFs, prior }: StepR
 
   const needsClean = perturbation.needsGradient || combiner.needsGradient || settings.sharpOn !== null;
   if (needsClean) clean ??= cleanPass(step, cleanFs, prior);
-  const { epsilon, epsilonNorm, gradNorm } = buildEpsilon(step, clean, rho, adversarialFs[adversarialFs.length - 1]!);
+  const { epsilon, epsilonNorm, gradNorm, adversarial: taken } = buildEpsilon(step, clean, rho, adversarialFs[adversarialFs.length - 1]!);
   if (clean !== null && !keepsCleanGradient(step)) clean = forgetGradients(step, clean);
-  const adversarial = adversarialPass(step, adversarialFs, epsilon, observed(step), clean?.extras ?? null);
+  const adversarial = taken ?? adversarialPass(step, adversarialFs, epsilon, observed(step), clean?.extras ?? null);
   const { direction: combined, gradsAdv } = combine(step, clean, adversarial, rho);
   const direction = withWeightDecay(step, combined);
   const measured = measure(step, { clean, rho, gradNorm, epsilonNorm, gradsAdv });

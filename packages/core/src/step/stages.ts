@@ -41,13 +41,13 @@ export function buildEpsilon(
   clean: CleanGradients | null,
   rho: tf.Scalar,
   evaluateWith: Parameters<typeof evaluateAt>[1],
-): { epsilon: NamedTensors; epsilonNorm: tf.Scalar | null; gradNorm: () => tf.Scalar } {
+): { epsilon: NamedTensors; epsilonNorm: tf.Scalar | null; gradNorm: () => tf.Scalar; adversarial: Pass | null } {
   const { perturbation, settings } = step.env;
   const { perturbed } = step.variables;
   const grads = clean === null ? null : perturbationGradients(step, clean.sharp);
   let norm: tf.Scalar | null = null;
   const gradNorm = (): tf.Scalar => (norm ??= step.scope.tidy(() => globalNorm(grads ?? {})));
-  const { epsilon, epsilonNorm } = step.scope.run('perturbation', (state) =>
+  const { epsilon, epsilonNorm, adversarial } = step.scope.run('perturbation', (state) =>
     perturbation.compute(
       {
         ...step.context,
@@ -64,7 +64,8 @@ export function buildEpsilon(
     ),
   );
   const known = epsilonNorm ?? (settings.telemetry ? step.scope.tidy(() => globalNorm(epsilon)) : null);
-  return { epsilon, epsilonNorm: known, gradNorm };
+  const taken = adversarial === undefined ? null : { grads: adversarial.grads, loss: adversarial.loss, extras: NO_EXTRAS };
+  return { epsilon, epsilonNorm: known, gradNorm, adversarial: taken };
 }
 
 /** The clean gradient the perturbation sees: of the perturbed variables, plus λw with `weightDecayInPerturbation`. */
