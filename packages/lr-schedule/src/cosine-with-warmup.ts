@@ -7,7 +7,14 @@ import { FlatminConfigError } from '@flatmin/core';
 import { checkOptions } from '@flatmin/core/kit';
 import { type CosineWithWarmupConfig, type DescribedSchedule, describedSchedule, optionalNumber, requiredNumber, stepOf } from './schedule.js';
 
-/** Options of {@link cosineWithWarmup}. */
+/**
+ * Options of {@link cosineWithWarmup}.
+ *
+ * @example
+ * ```ts
+ * const options: CosineWithWarmupOptions = { peak: 0.1, warmupSteps: 500, totalSteps: 10_000, floor: 1e-4 };
+ * ```
+ */
 export interface CosineWithWarmupOptions {
   /** The rate at the end of the warmup, where the cosine starts (required; finite, > 0). */
   peak: number;

@@ -18,10 +18,25 @@ import { checkChoice, checkOptions } from '@flatmin/core/kit';
 import { rateOf, setRate } from './rate.js';
 import type { ScheduleFunction } from './schedule.js';
 
-/** When the rate changes: before every update (`'batch'`, the default) or at the start of every epoch (`'epoch'`). */
+/**
+ * When the rate changes: before every update (`'batch'`, the default) or at the start of every epoch (`'epoch'`).
+ *
+ * @example
+ * ```ts
+ * const every: ScheduleUnit = 'epoch';
+ * learningRateSchedule(optimizer, stepDecay({ initial: 0.1, every: 30 }), { every });
+ * ```
+ */
 export type ScheduleUnit = 'batch' | 'epoch';
 
-/** Options of {@link learningRateSchedule}. */
+/**
+ * Options of {@link learningRateSchedule}.
+ *
+ * @example
+ * ```ts
+ * const options: LearningRateScheduleOptions = { every: 'epoch' };
+ * ```
+ */
 export interface LearningRateScheduleOptions {
   /**
    * `'batch'` (default): the schedule's step is the update index `optimizer.iterations`, and the
@@ -31,7 +46,15 @@ export interface LearningRateScheduleOptions {
   every?: ScheduleUnit;
 }
 
-/** Anything with an `optimizer` property, such as a tfjs-layers `LayersModel` (looked up at every use, so it may be compiled later). */
+/**
+ * Anything with an `optimizer` property, such as a tfjs-layers `LayersModel` (looked up at every use, so it may be compiled later).
+ *
+ * @example
+ * ```ts
+ * const scheduler = learningRateSchedule(model, linearDecay({ initial: 0.1, totalSteps: 100 }));
+ * model.compile({ optimizer: 'adam', loss: 'meanSquaredError' }); // before the first fit is enough
+ * ```
+ */
 export interface ModelLike {
   /** The model's optimizer (`undefined` until `model.compile`). */
   readonly optimizer?: unknown;
@@ -41,13 +64,28 @@ export interface ModelLike {
  * The `model.fit` / `model.fitDataset` callback of {@link LearningRateScheduler.callback}: a plain
  * object of the shape of tfjs-layers' `CustomCallbackArgs` (no tfjs-layers import needed).
  * `onBatchBegin` with `every: 'batch'`, `onEpochBegin` with `every: 'epoch'`.
+ *
+ * @example
+ * ```ts
+ * const callback: LearningRateCallback = scheduler.callback();
+ * await model.fit(xs, ys, { epochs: 5, callbacks: [callback] });
+ * ```
  */
 export interface LearningRateCallback extends FitCallbackHooks {
   onBatchBegin?: (batch: number, logs?: Record<string, unknown>) => Promise<void>;
   onEpochBegin?: (epoch: number, logs?: Record<string, unknown>) => Promise<void>;
 }
 
-/** What {@link learningRateSchedule} returns. */
+/**
+ * What {@link learningRateSchedule} returns.
+ *
+ * @example
+ * ```ts
+ * const scheduler: LearningRateScheduler = learningRateSchedule(tf.train.sgd(0.1), linearDecay({ initial: 0.1, totalSteps: 100 }));
+ * scheduler.step(); // 0.1 (optimizer.iterations is 0)
+ * scheduler.rate;   // 0.1
+ * ```
+ */
 export interface LearningRateScheduler {
   /** The schedule applied. */
   readonly schedule: ScheduleFunction;

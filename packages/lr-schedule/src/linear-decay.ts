@@ -6,7 +6,14 @@
 import { checkOptions } from '@flatmin/core/kit';
 import { type DescribedSchedule, describedSchedule, type LinearDecayConfig, optionalNumber, requiredNumber, stepOf } from './schedule.js';
 
-/** Options of {@link linearDecay}. */
+/**
+ * Options of {@link linearDecay}.
+ *
+ * @example
+ * ```ts
+ * const options: LinearDecayOptions = { initial: 0.1, final: 0, totalSteps: 5000 };
+ * ```
+ */
 export interface LinearDecayOptions {
   /** The rate of step 0 (required; finite, > 0). */
   initial: number;

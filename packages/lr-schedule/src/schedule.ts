@@ -18,7 +18,14 @@ import { checkNumber, type NumberRange } from '@flatmin/core/kit';
  */
 export type ScheduleFunction = (step: number) => number;
 
-/** The resolved options of {@link cosineWithWarmup} (every default filled in). */
+/**
+ * The resolved options of {@link cosineWithWarmup} (every default filled in).
+ *
+ * @example
+ * ```ts
+ * const { warmupSteps, floor } = cosineWithWarmup({ peak: 0.1, totalSteps: 100 }).description.config; // 0, 0
+ * ```
+ */
 export interface CosineWithWarmupConfig {
   peak: number;
   warmupSteps: number;
@@ -26,14 +33,28 @@ export interface CosineWithWarmupConfig {
   floor: number;
 }
 
-/** The resolved options of {@link stepDecay}. */
+/**
+ * The resolved options of {@link stepDecay}.
+ *
+ * @example
+ * ```ts
+ * stepDecay({ initial: 0.1, every: 30 }).description.config.factor; // 0.1
+ * ```
+ */
 export interface StepDecayConfig {
   initial: number;
   factor: number;
   every: number;
 }
 
-/** The resolved options of {@link linearDecay}. */
+/**
+ * The resolved options of {@link linearDecay}.
+ *
+ * @example
+ * ```ts
+ * linearDecay({ initial: 0.1, totalSteps: 100 }).description.config.final; // 0
+ * ```
+ */
 export interface LinearDecayConfig {
   initial: number;
   final: number;

@@ -6,7 +6,14 @@
 import { checkOptions } from '@flatmin/core/kit';
 import { type DescribedSchedule, describedSchedule, optionalNumber, requiredNumber, type StepDecayConfig, stepOf } from './schedule.js';
 
-/** Options of {@link stepDecay}. */
+/**
+ * Options of {@link stepDecay}.
+ *
+ * @example
+ * ```ts
+ * const options: StepDecayOptions = { initial: 0.1, factor: 0.2, every: 60 };
+ * ```
+ */
 export interface StepDecayOptions {
   /** The rate of steps 0 … every − 1 (required; finite, > 0). */
   initial: number;
@@ -21,9 +28,10 @@ const WHERE = 'stepDecay';
 
 /**
  * η(t) = initial · factor^⌊t / every⌋ for t = 0, 1, … — PyTorch's `StepLR`. It never ends
- * (it tends to 0 when factor < 1); a negative t counts as 0. The SAM, ASAM and GSAM reference
- * trainings on CIFAR use a milestone variant (×0.2 at 30 %, 60 %, 80 % of the epochs): use
- * your own `(step) => number` for that, {@link learningRateSchedule} takes any function.
+ * (it tends to 0 when factor < 1); a negative t counts as 0. The SAM PyTorch example
+ * (davda54/sam) and GSAM's example training use a milestone variant (×0.2 at 30 %, 60 %, 80 %
+ * of the epochs): write your own `(step) => number` for that, {@link learningRateSchedule}
+ * takes any function.
  *
  * @example
  * ```ts
