@@ -1,4 +1,4 @@
-// Float64 references written from the AE-SAM rule (METHODS.md / the paper's Algorithm 1),
+// Float64 references written from the AE-SAM rule as the README states it (the seed formula),
 // independent of src/: the decision replay from a sequence of ‖g‖², and a whole AE-SAM run of
 // SGD + SAM's ε on the linear least-squares problem of the test kit.
 import { axpy, flatten, type LinearParams, type LinearProblem, linearGrad64, scale64 } from '@flatmin/test-kit';
@@ -9,7 +9,7 @@ export interface Rule {
   lambda1?: number;
   lambda2?: number;
   totalSteps: number;
-  /** How σ² is updated: with the new μ_t (METHODS.md, the default) or the previous μ_{t−1} (for contrast only). */
+  /** How σ² is updated: with the new μ_t (the seed formula, the default) or the previous μ_{t−1} (for contrast only). */
   varianceWith?: 'new' | 'previous';
   /** c_t for t > T: held at λ₁ (ours) or the line continued (for contrast only). */
   beyond?: 'hold' | 'extrapolate';
