@@ -62,7 +62,7 @@ describe('rhoSchedule(rule, inner)', () => {
   it('getConfig/fromConfig rebuild the rule and the inner schedule (and the rebuilt run is the same)', async () => {
     const make = () => sharpnessAware({ base: tf.train.sgd(ETA), perturbation: gradient(), schedule: rhoSchedule(inverseSqrt({ rho: 0.4, offset: 2 }), alternating({ scale: 0.25 })) });
     const original = make();
-    const rebuilt = SharpnessAwareOptimizer.fromConfig(SharpnessAwareOptimizer, original.getConfig());
+    const rebuilt = SharpnessAwareOptimizer.fromConfig(SharpnessAwareOptimizer, original.getConfig()) as SharpnessAwareOptimizer;
     expect(rebuilt.schedule.name).toBe('rhoSchedule');
     expect(rebuilt.schedule.config).toEqual({ rho: { name: 'inverseSqrt', config: { rho: 0.4, offset: 2 } }, inner: { name: 'alternatingForTests', config: { scale: 0.25 } } });
     const a = makeTfLinear(problem);

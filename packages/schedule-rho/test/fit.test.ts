@@ -117,7 +117,9 @@ describe('a callback that sets the learning rate changes GSAM’s ρ at the next
       },
     });
     expect(rates).toEqual([0.1, 0.05, 0.025, 0.0125]);
-    rhos.forEach((rho, t) => expect(rho).toBeCloseTo(0.4 * (rates[t]! / 0.1), 7));
+    rhos.forEach((rho, t) => {
+      expect(rho).toBeCloseTo(0.4 * (rates[t]! / 0.1), 7);
+    });
     for (const t of [x, y]) t.dispose();
     m.dispose();
     optimizer.dispose();
