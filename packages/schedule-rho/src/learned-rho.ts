@@ -69,7 +69,8 @@ const TINY = 1e-12;
  * - w_{t+1} = w*(ρ_t) holds for plain SGD; with momentum or Adam the step's update is the base
  *   optimizer's and the hypergradient still uses the SGD form −η H u (documented approximation).
  *   The training loss in the gap is the next batch's, a stochastic estimate of the same quantity.
- * - ρ is kept ≥ 0; once at 0 it stays there (the direction is 0).
+ * - ρ is kept ≥ 0; once at 0 it stays there (the direction is 0). The learned ρ replaces the
+ *   perturbation's own `rho`, which is not used.
  *
  * Cost: every `every` steps one extra forward and backward pass of the validation batch (not
  * counted in `lossEvaluations`, which counts the training closure) and one parameter-sized buffer
