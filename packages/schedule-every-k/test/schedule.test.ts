@@ -101,7 +101,9 @@ describe('decisions, ρ and loss evaluations, step by step', () => {
 /** To 1e-5 of `scale` (default the vector's largest entry): g_v comes out of a float32 cancellation g_adv − c·g. */
 function expectClose(actual: readonly number[], expected: readonly number[], scale = Math.max(...expected.map(Math.abs))) {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => expect(Math.abs(a - expected[i]!)).toBeLessThanOrEqual(1e-5 * scale));
+  actual.forEach((a, i) => {
+    expect(Math.abs(a - expected[i]!)).toBeLessThanOrEqual(1e-5 * scale);
+  });
 }
 
 describe('degenerate settings, bit for bit', () => {
@@ -200,11 +202,11 @@ describe('the stored g_v', () => {
     const w = tf.variable(tf.tensor1d([0, 0]), true, 'everyk-zero/w');
     const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: fixedOffset(0.01), schedule: everyK({ k: 2, alpha: 0.7 }) });
     cleanup.push(w, optimizer);
-    optimizer.minimize(() => tf.sum(tf.square(w)), false, [w]); // g = 0 at w = 0; g_adv = 2·0.01
+    optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, false, [w]); // g = 0 at w = 0; g_adv = 2·0.01
     const saved = (await optimizer.getWeights()).filter((x) => x.name.startsWith('flatmin/schedule/'));
     expect(saved.map((x) => x.name)).toEqual(['flatmin/schedule/everyk-zero/w:gv']);
     expectClose(Array.from(await saved[0]!.tensor.data()), [0.02, 0.02]);
-    for (let t = 1; t < 4; t += 1) optimizer.minimize(() => tf.sum(tf.square(w)), false, [w]);
+    for (let t = 1; t < 4; t += 1) optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, false, [w]);
     expect(Array.from(w.dataSync()).every(Number.isFinite)).toBe(true);
     expect(Array.from(w.dataSync())).not.toEqual([0, 0]);
   });
