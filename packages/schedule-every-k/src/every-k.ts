@@ -1,0 +1,136 @@
+/**
+ * LookSAM's schedule: a sharp step every k steps; in between one pass whose gradient gets back the
+ * sharpness component g_v stored at the last sharp step.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type ComponentState, FlatminError, type NamedTensors, type ObserveContext, type Schedule, type ScheduleContext } from '@flatmin/core';
+import { checkChoice, checkNumber, checkOptions, flatDot, globalDot, globalNorm, registerComponent, variableKey } from '@flatmin/core/kit';
+
+/**
+ * Options of {@link everyK}: LookSAM (Liu, Mai, Chen, Hsieh & You, CVPR 2022, "Towards Efficient
+ * and Scalable Sharpness-Aware Minimization").
+ *
+ * @example
+ * ```ts
+ * const options: EveryKOptions = { k: 5, alpha: 0.7, granularity: 'global' };
+ * const schedule = everyK(options);
+ * ```
+ */
+export interface EveryKOptions {
+  /** The period k: steps t with t mod k = 0 (t counts from 0) are sharp. A whole number ≥ 1 (default 5; 1 is SAM exactly). */
+  k?: number;
+  /** α, the weight of the reused sharpness component on the other steps, a finite number ≥ 0 (default 0.7; 0 is plain every-k SAM). */
+  alpha?: number;
+  /**
+   * Where the projection and the norms are taken: `'global'` (default, the seed formula) over all
+   * updated variables together; `'tensor'` per variable, as the rollovd/LookSAM PyTorch code does.
+   */
+  granularity?: 'global' | 'tensor';
+}
+
+const WHERE = 'everyK';
+const KNOWN_KEYS = ['k', 'alpha', 'granularity'] as const;
+const GRANULARITIES = ['global', 'tensor'] as const;
+/** The state slot of a variable's stored sharpness component g_v. */
+const SHARPNESS = 'gv';
+
+/**
+ * The LookSAM schedule (Liu, Mai, Chen, Hsieh & You, CVPR 2022, "Towards Efficient and Scalable
+ * Sharpness-Aware Minimization"). Step t (counted from 0) is sharp when t mod k = 0; a sharp step
+ * runs the perturbation and the adversarial pass as usual and then stores the part of the
+ * adversarial gradient orthogonal to the clean one,
+ *
+ * g_v = g_adv − (g·g_adv / ‖g‖²) g,
+ *
+ * per variable in the schedule's state. Every other step makes ONE forward-backward pass and gives
+ * the base optimizer
+ *
+ * g ← g + α (‖g‖ / ‖g_v‖) g_v
+ *
+ * (plain g before the first sharp step, for a variable without a stored g_v, or with α = 0).
+ * With `granularity: 'global'` (default) the dot product and the norms run over all updated
+ * variables together; with `'tensor'` each variable is projected and rescaled on its own. Norms get
+ * the optimizer's `normEpsilon` (‖g‖² becomes (‖g‖ + ε)², ‖g_v‖ becomes ‖g_v‖ + ε), so zero
+ * gradients never give NaN.
+ *
+ * Cost: about 1 + 1/k passes per step (k = 5: 10 steps take 12 loss evaluations) and one stored
+ * parameter-sized buffer per updated variable. k = 1 is SAM exactly (no state is kept), α = 0 is
+ * plain every-k SAM (no state either). With α > 0 and k > 1 the schedule sets `needsGradient`, so
+ * every step has the clean gradient even with a perturbation that needs none (`gaussian`).
+ *
+ * @param options see {@link EveryKOptions}; invalid values throw a `FlatminConfigError` naming the key.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { sharpnessAware } from '@flatmin/core';
+ * import { gradient } from '@flatmin/perturb-gradient';
+ * import { everyK } from '@flatmin/schedule-every-k';
+ *
+ * const lookSam = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: gradient({ rho: 0.05 }), schedule: everyK({ k: 5, alpha: 0.7 }) });
+ * ```
+ */
+export function everyK(options?: EveryKOptions): Schedule {
+  const checked = checkOptions(options, KNOWN_KEYS, WHERE);
+  const k = checkNumber('k', checked.k === undefined ? 5 : checked.k, { min: 1, integer: true }, WHERE);
+  const alpha = checkNumber('alpha', checked.alpha === undefined ? 0.7 : checked.alpha, { min: 0 }, WHERE);
+  const granularity = checked.granularity === undefined ? 'global' : checkChoice('granularity', checked.granularity, GRANULARITIES, WHERE);
+  const schedule: Schedule = {
+    kind: 'schedule',
+    name: WHERE,
+    config: Object.freeze({ k, alpha, granularity }),
+    decide: (context: ScheduleContext) => ({ decision: { sharp: context.step % k === 0 } }),
+  };
+  // Nothing is ever reused when every step is sharp or α = 0: no state, no extra work.
+  if (k === 1 || alpha === 0) return schedule;
+  const perTensor = granularity === 'tensor';
+  return {
+    ...schedule,
+    needsGradient: true,
+    observe: (context: ObserveContext, state: ComponentState) => ({ ...state, ...sharpnessComponent(context, perTensor) }),
+    adjust: (context: ScheduleContext & { readonly grads: NamedTensors }, state: ComponentState) => ({ grads: reuse(context.grads, state, alpha, context.normEpsilon, perTensor) }),
+  };
+}
+
+/** g_v = g_adv − (g·g_adv / (‖g‖ + ε)²) g for every updated variable with both gradients, keyed `name:gv`. */
+function sharpnessComponent(context: ObserveContext, perTensor: boolean): Record<string, tf.Tensor> {
+  if (context.grads === null) throw new FlatminError(`${WHERE}() needs the clean gradient of the sharp step, but no clean pass was made (context.grads is null).`);
+  const clean: NamedTensors = {};
+  const adversarial: NamedTensors = {};
+  // The updated variables are the trainable ones; frozen variables a scope perturbs are never adjusted.
+  for (const v of context.variables) {
+    const g = context.grads[v.name];
+    const gAdv = context.gradsAdv[v.name];
+    if (!v.trainable || g === undefined || gAdv === undefined) continue;
+    clean[v.name] = g;
+    adversarial[v.name] = gAdv;
+  }
+  const projection = (dot: tf.Scalar, norm: tf.Scalar) => tf.div(dot, tf.square(tf.add(norm, context.normEpsilon)));
+  const shared = perTensor ? null : projection(globalDot(clean, adversarial), globalNorm(clean));
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, g] of Object.entries(clean)) {
+    const gAdv = adversarial[name]!;
+    const coefficient = shared ?? projection(flatDot(g, gAdv), globalNorm([g]));
+    out[variableKey(name, SHARPNESS)] = tf.sub(gAdv, tf.mul(coefficient, g));
+  }
+  return out;
+}
+
+/** g + α (‖g‖ / (‖g_v‖ + ε)) g_v for every variable with a stored g_v; the others keep g. */
+function reuse(grads: NamedTensors, state: ComponentState, alpha: number, normEpsilon: number, perTensor: boolean): NamedTensors {
+  const pairs: Array<[string, tf.Tensor, tf.Tensor]> = [];
+  for (const [name, g] of Object.entries(grads)) {
+    const stored = state[variableKey(name, SHARPNESS)];
+    if (stored !== undefined && typeof stored !== 'number') pairs.push([name, g, stored]);
+  }
+  if (pairs.length === 0) return grads;
+  const scale = (g: readonly tf.Tensor[], gv: readonly tf.Tensor[]) => tf.mul(alpha, tf.div(globalNorm(g), tf.add(globalNorm(gv), normEpsilon)));
+  const shared = perTensor ? null : scale(pairs.map((p) => p[1]), pairs.map((p) => p[2]));
+  const out: NamedTensors = { ...grads };
+  for (const [name, g, gv] of pairs) out[name] = tf.add(g, tf.mul(shared ?? scale([g], [gv]), gv));
+  return out;
+}
+
+registerComponent('schedule', WHERE, (config) => everyK(config as EveryKOptions));
