@@ -23,7 +23,20 @@ function declarationImports(file: string): string[] {
 
 it('packs every published package (each packages/* that is not private)', () => {
   const names = packed.map((p) => p.name).sort();
-  for (const name of ['@flatmin/backend', '@flatmin/core', '@flatmin/perturb-gradient', '@flatmin/perturb-adaptive', '@flatmin/perturb-friendly', '@flatmin/perturb-noise', '@flatmin/perturb-sparse']) {
+  for (const name of [
+    '@flatmin/backend',
+    '@flatmin/core',
+    '@flatmin/lr-schedule',
+    '@flatmin/perturb-adaptive',
+    '@flatmin/perturb-friendly',
+    '@flatmin/perturb-gradient',
+    '@flatmin/perturb-noise',
+    '@flatmin/perturb-sparse',
+    '@flatmin/schedule-adaptive',
+    '@flatmin/schedule-every-k',
+    '@flatmin/schedule-random',
+    '@flatmin/schedule-rho',
+  ]) {
     expect(names).toContain(name);
   }
   expect(names).not.toContain('@flatmin/test-kit');
