@@ -33,9 +33,9 @@ describe('model.fit', () => {
     const m = model(false);
     const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: samPerturbation(0.05), seed: 1 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
     const before = tf.memory();
-    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, shuffle: false });
     const after = tf.memory();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
@@ -55,7 +55,7 @@ describe('model.fit', () => {
     const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: samPerturbation(0.05), accumulate: 2 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     const before = m.getWeights().map((w) => w.arraySync());
-    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
     expect(optimizer.steps).toBe(2); // 4 batches
     expect(m.getWeights().map((w) => w.arraySync())).not.toEqual(before);
     m.dispose();
@@ -91,8 +91,8 @@ describe('model.fit', () => {
     const sam = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: samPerturbation(0.5) });
     plain.compile({ optimizer: sgd, loss: 'categoricalCrossentropy' });
     sharp.compile({ optimizer: sam, loss: 'categoricalCrossentropy' });
-    await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
-    await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
+    await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
+    await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
     const stats = (m: tfl.LayersModel) =>
       m.layers[1]!.getWeights()
         .filter((_, i) => i >= 2) // moving_mean, moving_variance
@@ -127,7 +127,7 @@ describe('serialization', () => {
     const m = model(false);
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: samPerturbation(0.1), seed: 4 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
     let artifacts: tf.io.ModelArtifacts | undefined;
     await m.save(
       tf.io.withSaveHandler(async (a) => {

@@ -145,7 +145,7 @@ describe('getWeights ownership', () => {
     model.compile({ optimizer, loss: 'meanSquaredError' });
     const x = tf.tensor2d(problem.x);
     const y = tf.tensor2d(problem.y);
-    await model.fit(x, y, { epochs: 1, verbose: 0 });
+    await model.fit(x, y, { epochs: 1, verbose: 0, shuffle: false });
     const sink = tf.io.withSaveHandler(async () => ({ modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }));
     await model.save(sink, { includeOptimizer: true });
     const before = tf.memory().numTensors;
@@ -153,7 +153,7 @@ describe('getWeights ownership', () => {
     expect(tf.memory().numTensors).toBe(before);
     // Disposing what getWeights returned does not hurt the optimizer's own state.
     for (const w of await optimizer.getWeights()) w.tensor.dispose();
-    await model.fit(x, y, { epochs: 1, verbose: 0 });
+    await model.fit(x, y, { epochs: 1, verbose: 0, shuffle: false });
     model.dispose();
     tf.dispose([x, y]);
   });

@@ -45,8 +45,8 @@ describe('model.fit with BatchNormalization and a metric', () => {
     plain.compile({ optimizer: sgd, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     sharp.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     // One step: same weights before it, so the clean forward passes match exactly.
-    await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
-    await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
+    await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
+    await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
     expect(movingStatistics(sharp)).toEqual(movingStatistics(plain));
     expect(movingStatistics(plain)[0]).not.toEqual([0, 0, 0, 0, 0, 0]); // the clean pass did move them
     // The update did take g(w + ε): the kernels differ from plain SGD's.
@@ -64,9 +64,9 @@ describe('model.fit with BatchNormalization and a metric', () => {
     const m = model();
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.1, 0.9), perturbation: make(), seed: 1 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
     const before = tf.memory();
-    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, shuffle: false });
     const after = tf.memory();
     expect({ numTensors: after.numTensors, numBytes: after.numBytes }).toEqual({ numTensors: before.numTensors, numBytes: before.numBytes });
     expect(optimizer.steps).toBe(5 * 4);
@@ -86,7 +86,7 @@ describe('model.save with includeOptimizer', () => {
     const m = model();
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: make(), seed: 4 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
     let artifacts: tf.io.ModelArtifacts | undefined;
     await m.save(
       tf.io.withSaveHandler(async (a) => {

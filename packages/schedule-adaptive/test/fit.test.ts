@@ -42,8 +42,8 @@ describe('model.fit with BatchNormalization and a metric', () => {
     const optimizer = optimizerWith(adaptivePolicy({ totalSteps: 10 }));
     plain.compile({ optimizer: sgd, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     sharp.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
-    await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
+    await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
+    await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
     expect(optimizer.sharpSteps).toBe(1);
     expect(optimizer.lossEvaluations).toBe(2);
     expect(movingStatistics(sharp)).toEqual(movingStatistics(plain));
@@ -85,9 +85,9 @@ describe('model.fit with BatchNormalization and a metric', () => {
     const m = model();
     const optimizer = optimizerWith(adaptivePolicy({ totalSteps: 20 }), tf.train.momentum(0.1, 0.9));
     m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
     const before = tf.memory();
-    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, shuffle: false });
     const after = tf.memory();
     expect({ numTensors: after.numTensors, numBytes: after.numBytes }).toEqual({ numTensors: before.numTensors, numBytes: before.numBytes });
     expect(optimizer.steps).toBe(5 * 4);
@@ -108,7 +108,7 @@ describe('model.save with includeOptimizer', () => {
     const m = model();
     const optimizer = optimizerWith(adaptivePolicy({ delta: 0.8, totalSteps: 12 }), tf.train.momentum(0.05, 0.9));
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    await m.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0 });
+    await m.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0, shuffle: false });
     let artifacts: tf.io.ModelArtifacts | undefined;
     await m.save(
       tf.io.withSaveHandler(async (a) => {

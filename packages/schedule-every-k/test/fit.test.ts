@@ -42,8 +42,8 @@ describe('model.fit with BatchNormalization and a metric', () => {
       // Same weights (and statistics) before the step, so the clean forward passes match exactly.
       plain.setWeights(sharp.getWeights());
       const before = movingStatistics(sharp);
-      await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
-      await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
+      await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
+      await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
       expect(movingStatistics(sharp)).toEqual(movingStatistics(plain));
       expect(movingStatistics(sharp)).not.toEqual(before); // the clean pass did move them
       // Sharp (t = 0, 2) and reusing (t = 1, 3) steps both differ from plain SGD's update.
@@ -63,9 +63,9 @@ describe('model.fit with BatchNormalization and a metric', () => {
     const m = model();
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.1, 0.9), perturbation: gradient({ rho: 0.05 }), schedule: everyK({ k: 5 }) });
     m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
     const before = tf.memory();
-    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, shuffle: false });
     const after = tf.memory();
     expect({ numTensors: after.numTensors, numBytes: after.numBytes }).toEqual({ numTensors: before.numTensors, numBytes: before.numBytes });
     expect(optimizer.steps).toBe(20);
@@ -86,7 +86,7 @@ describe('model.save with includeOptimizer', () => {
     const m = model();
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: gradient({ rho: 0.1 }), schedule: everyK({ k: 3, alpha: 0.5, granularity: 'tensor' }) });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 }); // t = 0 (sharp), 1: the next is reusing
+    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false }); // t = 0 (sharp), 1: the next is reusing
     let artifacts: tf.io.ModelArtifacts | undefined;
     await m.save(
       tf.io.withSaveHandler(async (a) => {

@@ -44,8 +44,8 @@ describe('model.fit with BatchNormalization and a metric', () => {
       // Same weights (and statistics) before the step, so the clean forward passes match exactly.
       plain.setWeights(sharp.getWeights());
       const before = movingStatistics(sharp);
-      await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
-      await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 });
+      await plain.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
+      await sharp.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false });
       expect(movingStatistics(sharp)).toEqual(movingStatistics(plain));
       expect(movingStatistics(sharp)).not.toEqual(before); // the clean pass did move them
       const telemetry = await optimizer.telemetry();
@@ -69,9 +69,9 @@ describe('model.fit with BatchNormalization and a metric', () => {
     const m = model();
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.1, 0.9), perturbation: gradient({ rho: 0.05 }), schedule: randomly({ p: 0.5 }), seed: 2 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    const first = await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, shuffle: false });
     const before = tf.memory();
-    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0 });
+    const second = await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, shuffle: false });
     const after = tf.memory();
     expect({ numTensors: after.numTensors, numBytes: after.numBytes }).toEqual({ numTensors: before.numTensors, numBytes: before.numBytes });
     expect(optimizer.steps).toBe(20);
@@ -93,7 +93,7 @@ describe('model.save with includeOptimizer', () => {
     const m = model();
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: gradient({ rho: 0.1 }), schedule: randomly({ p: linearP({ from: 0.3, to: 0.7, totalSteps: 8 }) }), seed: 8 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
-    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
     let artifacts: tf.io.ModelArtifacts | undefined;
     await m.save(
       tf.io.withSaveHandler(async (a) => {
