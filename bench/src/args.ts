@@ -78,10 +78,10 @@ function commonOptions(values: FlagValues, defaults: { readonly rounds: number; 
 
 /**
  * The generators benchmark's defaults: 19 variants per round, so fewer rounds and shorter blocks
- * than the step-time benchmark (both backends in ~10–15 min on 2 cores). 5 steps per block: the
+ * than the step-time benchmark (both backends in ~10 min on 2 idle cores, about twice that when shared). 5 steps per block: the
  * masks refresh every 5 steps, so every block holds exactly one refresh.
  */
-export const GENERATOR_DEFAULTS = { rounds: 10, steps: 5 } as const;
+export const GENERATOR_DEFAULTS = { rounds: 8, steps: 5 } as const;
 
 export const GENERATORS_USAGE = `Usage: pnpm bench:generators [-- flags]      (or, in bench: node dist/generators.js [flags])
 
@@ -96,6 +96,8 @@ Flags:
   --rounds N       timed rounds, each one block of every variant  (default ${GENERATOR_DEFAULTS.rounds})
   --steps N        steps per block (a multiple of 5 keeps one mask refresh per block)  (default ${GENERATOR_DEFAULTS.steps})
   --backend NAME   cpu, wasm, or both (wasm, then cpu)            (default both)
+  --clock NAME     cpu (this process's CPU time, default) or wall: the clock the ratios and
+                   targets use; the other is reported next to it
   --only LIST      comma-separated variant keys to measure (the base and the floors they need are added)
   --help           show this text
 
@@ -103,6 +105,8 @@ Exits 0 whether the targets pass or not (it is a report), 2 on bad flags.
 `;
 
 export interface GeneratorOptions extends BenchOptions {
+  /** The clock the ratios and targets use: this process's CPU time (default) or the wall clock. */
+  readonly clock: 'cpu' | 'wall';
   /** Variant keys to measure (null: all). */
   readonly only: readonly string[] | null;
 }
@@ -113,14 +117,18 @@ export function parseGeneratorArgs(argv: readonly string[]): { help: true } | ({
     steps: { type: 'string' },
     backend: { type: 'string' },
     only: { type: 'string' },
+    clock: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values['help']) return { help: true };
+  const clock = values['clock'] ?? 'cpu';
+  if (clock !== 'cpu' && clock !== 'wall') throw new UsageError(`--clock must be 'cpu' or 'wall', got '${clock}'`);
   const only = values['only'];
   if (only !== undefined && (typeof only !== 'string' || only.trim() === '')) throw new UsageError('--only needs a comma-separated list of variant keys');
   return {
     help: false,
     ...commonOptions(values, GENERATOR_DEFAULTS),
+    clock,
     only: typeof only === 'string' ? only.split(',').map((key) => key.trim()).filter((key) => key !== '') : null,
   };
 }

@@ -7,7 +7,8 @@
  * per backend (wasm and cpu, `--backend`), next to their floors in plain tfjs.
  *
  *   step time   interleaved blocks of k steps of every variant in a rotating order; median
- *               ms/step; ratio to the base = median of the per-round paired ratios (min–max);
+ *               ms/step (CPU time of the process by default, `--clock wall`: wall clock); ratio
+ *               to the base = median of the per-round paired ratios (min–max);
  *               targets: one-pass noise ≤ 1.10, two-pass ≤ 2.05, worst-of-k ≤ 1.10 × its floor
  *   evaluations loss-closure calls per step, from the optimizer's telemetry
  *   host reads  backend readSync/read calls during the steps                   target 0
@@ -99,6 +100,7 @@ async function run(options: GeneratorOptions, specs: readonly GeneratorSpec[]): 
       learningRate: LEARNING_RATE,
       seed: SEED,
       k: K,
+      clock: options.clock,
       rounds: options.rounds,
       stepsPerBlock: options.steps,
       warmupSteps: WARMUP_STEPS,
@@ -126,7 +128,7 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
   const variants = buildGenerators(specs, loss, variables);
   const index = (key: string) => variants.findIndex((variant) => variant.spec.key === key);
 
-  console.log(`\n== backend ${backend}: ${parameters} parameters (${parameterBytes} bytes), ${variants.length} variants`);
+  console.log(`\n== backend ${backend}: ${parameters} parameters (${parameterBytes} bytes), ${variants.length} variants, ratios on the ${options.clock} clock`);
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
   const timing = await interleavedTiming(
     variants.map((variant) => variant.step),
@@ -164,15 +166,22 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
 
   const ops = await opCosts(variables, OP_REPETITIONS);
 
-  const baseSeconds = timing.seconds[0]!;
+  // The clock the ratios and targets use, and the other one, reported next to it.
+  const clocks = { cpu: timing.cpuSeconds, wall: timing.seconds };
+  const other = options.clock === 'cpu' ? 'wall' : 'cpu';
+  const samples = clocks[options.clock];
+  const baseSeconds = samples[0]!;
   const baseMedian = median(baseSeconds);
-  const pairedRatios = (i: number, j: number) => timing.seconds[i]!.map((s, round) => s / timing.seconds[j]![round]!);
+  const pairedRatios = (clock: number[][], i: number, j: number) => clock[i]!.map((s, round) => s / clock[j]![round]!);
   const rows = variants.map((variant, i) => {
     const spec = variant.spec;
-    const seconds = timing.seconds[i]!;
-    const ratios = pairedRatios(i, 0);
+    const seconds = samples[i]!;
+    const ratios = pairedRatios(samples, i, 0);
     const floorIndex = spec.floor === undefined ? -1 : index(spec.floor);
-    const overFloor = floorIndex < 0 ? null : pairedRatios(i, floorIndex);
+    const overFloor = floorIndex < 0 ? null : pairedRatios(samples, i, floorIndex);
+    const otherSeconds = clocks[other][i]!;
+    const otherRatios = pairedRatios(clocks[other], i, 0);
+    const otherOverFloor = floorIndex < 0 ? null : median(pairedRatios(clocks[other], i, floorIndex));
     const extraBytes = memory[i]!.peakExtraBytes - memory[0]!.peakExtraBytes;
     const tel = telemetry[spec.key] as { skippedSteps?: number } | undefined;
     return {
@@ -183,6 +192,13 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
       secondsPerStep: { median: median(seconds), min: min(seconds), max: max(seconds), rounds: seconds },
       ratio: { value: median(ratios), ofMedians: median(seconds) / baseMedian, min: min(ratios), max: max(ratios), rounds: ratios },
       overFloor: overFloor === null ? null : { value: median(overFloor), min: min(overFloor), max: max(overFloor), rounds: overFloor },
+      /** The same on the other clock (medians only here; every round in `rounds`). */
+      otherClock: {
+        clock: other,
+        secondsPerStep: { median: median(otherSeconds), rounds: otherSeconds },
+        ratio: { value: median(otherRatios), min: min(otherRatios), max: max(otherRatios), rounds: otherRatios },
+        overFloor: otherOverFloor,
+      },
       evaluations: { ...evaluations[i]!, expected: spec.evaluations },
       memory: { ...memory[i]!, extraBytesOverBase: extraBytes, extraOverParams: extraBytes / parameterBytes },
       hostReads: { steps: COUNT_STEPS, ...reads[i]! },
@@ -205,8 +221,9 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
     formatTable(
       [
         { header: 'variant' },
-        { header: 'ms/step', align: 'right' },
+        { header: `${options.clock} ms/step`, align: 'right' },
         { header: '× base (rounds)', align: 'right' },
+        { header: `${other} × base`, align: 'right' },
         { header: 'floor × base', align: 'right' },
         { header: '× floor', align: 'right' },
         { header: 'evals/step', align: 'right' },
@@ -223,6 +240,7 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
           r.label,
           ms(r.secondsPerStep.median),
           i === 0 ? '1' : ratioText(r.ratio.value, r.ratio.min, r.ratio.max),
+          i === 0 ? `(${ms(r.otherClock.secondsPerStep.median)} ms)` : r.otherClock.ratio.value.toFixed(3),
           floorRow === null ? '' : floorRow.key === 'base' ? '1' : floorRow.ratio.value.toFixed(3),
           r.overFloor === null ? '' : r.overFloor.value.toFixed(3),
           `${evals.perStep}${evals.source === 'telemetry' && evals.perStep !== evals.expected ? ` (expected ${evals.expected})` : ''}`,
@@ -242,7 +260,7 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
     .map(({ r, i, over }) => {
       const other = row(over);
       const j = index(over);
-      const perRound = timing.seconds[i]!.map((s, round) => (100 * (s - timing.seconds[j]![round]!)) / baseSeconds[round]!);
+      const perRound = samples[i]!.map((s, round) => (100 * (s - samples[j]![round]!)) / baseSeconds[round]!);
       return {
         key: r.key,
         label: `${r.label} − ${other.label}`,
@@ -257,9 +275,12 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
     )}`,
   );
   console.log(
-    `\nper-stage look: single ops on these parameters, median of ${OP_REPETITIONS}\n${formatTable(
+    `\nper-stage look: single ops on these parameters, median of ${OP_REPETITIONS} (${options.clock} clock)\n${formatTable(
       [{ header: 'op' }, { header: 'ms', align: 'right' }, { header: '% of a base step', align: 'right' }, { header: 'runs per step' }],
-      ops.map((op) => [op.label, ms(op.seconds), `${((100 * op.seconds) / baseMedian).toFixed(1)} %`, op.perStep]),
+      ops.map((op) => {
+        const seconds = options.clock === 'cpu' ? op.cpuSeconds : op.seconds;
+        return [op.label, ms(seconds), `${((100 * seconds) / baseMedian).toFixed(1)} %`, op.perStep];
+      }),
     )}`,
   );
   const readsFailing = rows.filter((r) => r.hostReads.step > 0);
@@ -274,24 +295,29 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
   for (const variant of variants) variant.dispose();
   model.dispose();
   tf.dispose([xs, ys]);
-  return { backend, parameters, parameterBytes, variants: rows, roundOrders: timing.orders.map((order) => order.map((i) => variants[i]!.spec.key)), costs, ops, checks, telemetry };
+  return { backend, clock: options.clock, parameters, parameterBytes, variants: rows, roundOrders: timing.orders.map((order) => order.map((i) => variants[i]!.spec.key)), costs, ops, checks, telemetry };
 }
 
 /** Both backends side by side: the ratio of every generator and its verdict. */
 function printSummary(entries: readonly BackendEntry[], specs: readonly GeneratorSpec[]): void {
   const columns: Column[] = [{ header: 'variant' }, { header: 'target' }];
-  for (const entry of entries) columns.push({ header: `${entry.backend} × base`, align: 'right' }, { header: entry.backend });
+  const clock = entries[0]?.clock ?? 'cpu';
+  const other = clock === 'cpu' ? 'wall' : 'cpu';
+  for (const entry of entries) {
+    columns.push({ header: `${entry.backend} × base (${clock})`, align: 'right' }, { header: entry.backend }, { header: `${entry.backend} ${other}`, align: 'right' });
+  }
   const rows = specs.map((spec) => {
     const cells = [spec.label, targetOf(spec)];
     for (const entry of entries) {
       const r = entry.variants.find((v) => v.key === spec.key)!;
       const check = entry.checks.find((c) => c.key === spec.key);
       const shown = spec.kind === 'worstOfK' ? `${r.ratio.value.toFixed(3)} (${r.overFloor!.value.toFixed(3)}× floor)` : spec.kind === 'base' ? '1' : r.ratio.value.toFixed(3);
-      cells.push(shown, check === undefined ? '' : check.pass ? 'PASS' : 'FAIL');
+      const otherShown = spec.kind === 'base' ? '1' : r.otherClock.ratio.value.toFixed(3);
+      cells.push(shown, check === undefined ? '' : check.pass ? 'PASS' : 'FAIL', otherShown);
     }
     return cells;
   });
-  console.log(`\n== summary (median of per-round ratios)\n${formatTable(columns, rows)}`);
+  console.log(`\n== summary (median of per-round ratios; targets on the ${clock} clock)\n${formatTable(columns, rows)}`);
   const reads = entries.every((entry) => entry.variants.every((r) => r.hostReads.step === 0));
   console.log(`host reads per step: ${reads ? '0 for every variant on every backend (PASS)' : 'some (FAIL), see the tables above'}`);
 }

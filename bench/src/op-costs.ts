@@ -12,8 +12,11 @@ export interface OpCost {
   readonly label: string;
   /** How often a step runs it (per step of the generator that uses it). */
   readonly perStep: string;
+  /** Median wall seconds of one run, and of this process's CPU time. */
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly rounds: number[];
+  readonly cpuRounds: number[];
 }
 
 /** The ops, each run `repetitions` times after two warm-up runs. */
@@ -54,16 +57,22 @@ export async function opCosts(variables: readonly tf.Variable[], repetitions: nu
   const results: OpCost[] = [];
   for (const op of ops) {
     const rounds: number[] = [];
+    const cpuRounds: number[] = [];
     for (let r = 0; r < repetitions + 2; r++) {
+      const cpu = process.cpuUsage();
       const started = performance.now();
       const out = tf.tidy(op.run);
       const list = Array.isArray(out) ? out : [out];
       await settle(list[0]!);
       const seconds = (performance.now() - started) / 1000;
+      const used = process.cpuUsage(cpu);
       tf.dispose(list);
-      if (r >= 2) rounds.push(seconds);
+      if (r >= 2) {
+        rounds.push(seconds);
+        cpuRounds.push((used.user + used.system) / 1e6);
+      }
     }
-    results.push({ key: op.key, label: op.label, perStep: op.perStep, seconds: median(rounds), rounds });
+    results.push({ key: op.key, label: op.label, perStep: op.perStep, seconds: median(rounds), cpuSeconds: median(cpuRounds), rounds, cpuRounds });
   }
   return results;
 }
