@@ -1,5 +1,5 @@
-/** Command-line flags of the step-time benchmark. */
-import { parseFlags, UsageError } from '@flatmin/cli-kit';
+/** Command-line flags of the benchmarks: the step-time benchmark and the generators benchmark. */
+import { type FlagValues, parseFlags, UsageError } from '@flatmin/cli-kit';
 
 export { UsageError };
 
@@ -56,9 +56,14 @@ export function parseBenchArgs(argv: readonly string[]): { help: true } | ({ hel
   for (const [flag, message] of Object.entries(REMOVED)) {
     if (values[flag] !== undefined) throw new UsageError(message);
   }
+  return { help: false, ...commonOptions(values, DEFAULTS) };
+}
+
+/** `--rounds`, `--steps` and `--backend`, checked, with `defaults` for the two counts. */
+function commonOptions(values: FlagValues, defaults: { readonly rounds: number; readonly steps: number }): BenchOptions {
   const integer = (key: 'rounds' | 'steps') => {
     const text = values[key];
-    if (text === undefined) return DEFAULTS[key];
+    if (text === undefined) return defaults[key];
     if (typeof text !== 'string' || !/^\d+$/.test(text.trim()) || Number(text) < 1) {
       throw new UsageError(`--${key} must be an integer >= 1, got '${text}'`);
     }
@@ -68,10 +73,62 @@ export function parseBenchArgs(argv: readonly string[]): { help: true } | ({ hel
   if (backend !== 'both' && backend !== 'cpu' && backend !== 'wasm') {
     throw new UsageError(`--backend must be 'cpu', 'wasm' or 'both', got '${backend}'`);
   }
+  return { rounds: integer('rounds'), steps: integer('steps'), backends: backend === 'both' ? ALL_BACKENDS : [backend] };
+}
+
+/**
+ * The generators benchmark's defaults: 19 variants per round, so fewer rounds and shorter blocks
+ * than the step-time benchmark (both backends in ~10 min on 2 idle cores, about twice that when shared). 5 steps per block: the
+ * masks refresh every 5 steps, so every block holds exactly one refresh.
+ */
+export const GENERATOR_DEFAULTS = { rounds: 8, steps: 5 } as const;
+
+export const GENERATORS_USAGE = `Usage: pnpm bench:generators [-- flags]      (or, in bench: node dist/generators.js [flags])
+
+Step time of every perturbation generator of flatmin against the base optimizer (SGD), side by
+side in one run per backend: MLP 784-256-256-10, batch 128, synthetic data, every generator through
+sharpnessAware({ base: sgd(0.01), perturbation, seed: 1 }) with the core defaults (guard and
+telemetry on), next to its floor in plain tfjs (one pass = the base, two plain passes, k forward
+evaluations + one pass). Every round runs one block of each variant, in an order that rotates from
+round to round. Also: loss evaluations and host reads per step, peak step memory.
+
+Flags:
+  --rounds N       timed rounds, each one block of every variant  (default ${GENERATOR_DEFAULTS.rounds})
+  --steps N        steps per block (a multiple of 5 keeps one mask refresh per block)  (default ${GENERATOR_DEFAULTS.steps})
+  --backend NAME   cpu, wasm, or both (wasm, then cpu)            (default both)
+  --clock NAME     cpu (this process's CPU time, default) or wall: the clock the ratios and
+                   targets use; the other is reported next to it
+  --only LIST      comma-separated variant keys to measure (the base and the floors they need are added)
+  --help           show this text
+
+Exits 0 whether the targets pass or not (it is a report), 2 on bad flags.
+`;
+
+export interface GeneratorOptions extends BenchOptions {
+  /** The clock the ratios and targets use: this process's CPU time (default) or the wall clock. */
+  readonly clock: 'cpu' | 'wall';
+  /** Variant keys to measure (null: all). */
+  readonly only: readonly string[] | null;
+}
+
+export function parseGeneratorArgs(argv: readonly string[]): { help: true } | ({ help: false } & GeneratorOptions) {
+  const values = parseFlags(argv, {
+    rounds: { type: 'string' },
+    steps: { type: 'string' },
+    backend: { type: 'string' },
+    only: { type: 'string' },
+    clock: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help']) return { help: true };
+  const clock = values['clock'] ?? 'cpu';
+  if (clock !== 'cpu' && clock !== 'wall') throw new UsageError(`--clock must be 'cpu' or 'wall', got '${clock}'`);
+  const only = values['only'];
+  if (only !== undefined && (typeof only !== 'string' || only.trim() === '')) throw new UsageError('--only needs a comma-separated list of variant keys');
   return {
     help: false,
-    rounds: integer('rounds'),
-    steps: integer('steps'),
-    backends: backend === 'both' ? ALL_BACKENDS : [backend],
+    ...commonOptions(values, GENERATOR_DEFAULTS),
+    clock,
+    only: typeof only === 'string' ? only.split(',').map((key) => key.trim()).filter((key) => key !== '') : null,
   };
 }

@@ -18,8 +18,15 @@ export async function settle(variable: tf.Tensor): Promise<void> {
 }
 
 export interface Timing {
-  /** Seconds per step of each block: `seconds[variant][round]`. */
+  /** Seconds per step of each block (wall clock): `seconds[variant][round]`. */
   readonly seconds: number[][];
+  /**
+   * CPU seconds of this process per step of each block (`process.cpuUsage`, user + system):
+   * `cpuSeconds[variant][round]`. The cpu and wasm backends compute on this process's one
+   * JavaScript thread, so on a machine shared with other work this is the step's own cost, without
+   * the time the process waited for a core.
+   */
+  readonly cpuSeconds: number[][];
   /** The order the variants ran in, per round (indices into the steps). */
   readonly orders: number[][];
 }
@@ -40,17 +47,24 @@ export async function interleavedTiming(
   options: { rounds: number; steps: number; warmup: number; variable: tf.Tensor; onRound?: (round: number) => void },
 ): Promise<Timing> {
   const block = async (step: Step, k: number) => {
+    const cpu = process.cpuUsage();
     const started = performance.now();
     for (let i = 0; i < k; i++) step();
     await settle(options.variable);
-    return (performance.now() - started) / 1000 / k;
+    const wall = (performance.now() - started) / 1000 / k;
+    const used = process.cpuUsage(cpu);
+    return { wall, cpu: (used.user + used.system) / 1e6 / k };
   };
   for (const step of steps) await block(step, options.warmup);
 
-  const timing: Timing = { seconds: steps.map(() => []), orders: [] };
+  const timing: Timing = { seconds: steps.map(() => []), cpuSeconds: steps.map(() => []), orders: [] };
   for (let round = 0; round < options.rounds; round++) {
     const order = rotatedOrder(steps.length, round);
-    for (const index of order) timing.seconds[index]!.push(await block(steps[index]!, options.steps));
+    for (const index of order) {
+      const { wall, cpu } = await block(steps[index]!, options.steps);
+      timing.seconds[index]!.push(wall);
+      timing.cpuSeconds[index]!.push(cpu);
+    }
     timing.orders.push(order);
     options.onRound?.(round + 1);
   }

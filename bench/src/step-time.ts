@@ -14,14 +14,12 @@
  *
  * Writes the numbers to bench/results/step-time.json. `--help` lists the flags.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of the layers' ops
 import { formatTable } from '@flatmin/cli-kit';
 import { type BackendName, type BenchOptions, parseBenchArgs, USAGE, UsageError } from './args.js';
 import { countHostReads, type HostReads, interleavedTiming, type StepMemory, stepMemory } from './measure.js';
+import { formatBytes, logSource, machineInfo, ms, readsPerStep, signed, sourceState, writeResults } from './report.js';
 import { BATCH, buildMlp, parameterCount, selectBackend, syntheticBatch, trainableVariables } from './setup.js';
 import { max, median, min } from './stats.js';
 import { buildVariants, LEARNING_RATE, RHO, SEED, VARIANTS, type VariantKey } from './variants.js';
@@ -72,9 +70,7 @@ async function run(options: BenchOptions): Promise<number> {
       `backends ${options.backends.join(', ')} | ${options.rounds} rounds × ${options.steps} steps of each of ${VARIANTS.length} variants (${stepsPerBackend} timed+warm-up steps per backend)`,
   );
   const source = sourceState();
-  if (source !== null) {
-    console.log(`source: commit ${source.commit}${source.changedUnderPackages.length > 0 ? `, ${source.changedUnderPackages.length} uncommitted change(s) under packages/` : ', packages/ clean'}`);
-  }
+  logSource(source);
   const entries = [];
   const checks: Check[] = [];
   for (const backend of options.backends) {
@@ -92,7 +88,7 @@ async function run(options: BenchOptions): Promise<number> {
 
   const results = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', platform: `${os.platform()} ${os.arch()}`, node: process.version, loadAverage: os.loadavg() },
+    machine: machineInfo(),
     source,
     config: {
       model: '784-256-256-10',
@@ -111,11 +107,7 @@ async function run(options: BenchOptions): Promise<number> {
     },
     backends: entries,
   };
-  const resultsDir = new URL('../results/', import.meta.url);
-  mkdirSync(resultsDir, { recursive: true });
-  const file = new URL('step-time.json', resultsDir);
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nwrote ${file.pathname}`);
+  writeResults('step-time.json', results);
   return 0;
 }
 
@@ -183,7 +175,6 @@ async function runBackend(requested: BackendName, options: BenchOptions) {
     };
   });
 
-  const ms = (seconds: number) => (seconds * 1000).toFixed(2);
   console.log(
     formatTable(
       [
@@ -206,7 +197,7 @@ async function runBackend(requested: BackendName, options: BenchOptions) {
         formatBytes(r.memory.peakExtraBytes),
         i === 0 ? '' : `${r.memory.extraOverParams.toFixed(4)}× params`,
         `${r.memory.newTensors} tensors`,
-        readsPerStep(r.hostReads),
+        readsPerStep(r.hostReads, READ_COUNT_STEPS),
       ]),
     ),
   );
@@ -246,38 +237,6 @@ async function runBackend(requested: BackendName, options: BenchOptions) {
   model.dispose();
   tf.dispose([xs, ys]);
   return { backend, parameters, parameterBytes, variants: rows, roundOrders: timing.orders.map((order) => order.map((i) => variants[i]!.spec.key)), costs, telemetry, targets };
-}
-
-/** The commit measured and the uncommitted changes under packages/ (null outside a git checkout). */
-function sourceState(): { commit: string; changedUnderPackages: string[] } | null {
-  const cwd = new URL('..', import.meta.url).pathname;
-  const git = (...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  try {
-    const commit = git('rev-parse', '--short', 'HEAD').trim();
-    const changed = git('status', '--porcelain', '--', '../packages').split('\n').filter((line) => line.trim() !== '');
-    return { commit, changedUnderPackages: changed.map((line) => line.slice(3)) };
-  } catch {
-    return null;
-  }
-}
-
-/** Reads per step by the step's code, plus the kernel-internal ones when there are any. */
-function readsPerStep(reads: HostReads): string {
-  const inside = reads.insideKernels > 0 ? ` (+${reads.insideKernels / READ_COUNT_STEPS} in kernels)` : '';
-  return `${reads.step / READ_COUNT_STEPS}${inside}`;
-}
-
-function signed(value: number, digits: number): string {
-  const text = value.toFixed(digits);
-  return value >= 0 && !text.startsWith('-') ? `+${text}` : text.replace('-', '−');
-}
-
-function formatBytes(bytes: number): string {
-  const sign = bytes < 0 ? '-' : '';
-  const size = Math.abs(bytes);
-  if (size >= 1024 * 1024) return `${sign}${(size / 1024 / 1024).toFixed(2)} MiB`;
-  if (size >= 1024) return `${sign}${(size / 1024).toFixed(1)} KiB`;
-  return `${sign}${size} B`;
 }
 
 process.exitCode = await main(process.argv.slice(2));
