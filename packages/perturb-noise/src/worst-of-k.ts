@@ -69,15 +69,21 @@ export function worstOfK(options?: WorstOfKOptions): Perturbation {
       if (k === 1) return { epsilon };
       let worst: tf.Tensor = context.evaluate(epsilon);
       for (let j = 1; j < k; j += 1) {
-        const delta = draw();
-        const loss = context.evaluate(delta);
-        // The condition is built at each candidate's full shape by broadcasting arithmetic: a
-        // scalar condition in tf.where would go through broadcastTo (a Tile that reads on cpu).
-        const chosen = mapNamed(epsilon, (e, name) => tf.where(tf.greater(tf.add(tf.zerosLike(e), loss), worst), delta[name]!, e));
-        worst = tf.where(tf.greater(loss, worst), loss, worst); // a NaN loss never wins and never becomes the bar
-        // The losing candidate is not needed any more: at most two parameter-sized buffers alive.
-        tf.dispose([Object.values(epsilon), Object.values(delta)]);
-        epsilon = chosen;
+        const bar = worst;
+        const current = epsilon;
+        // One tidy per draw: the draw, the condition and the losing candidate are freed before the
+        // next draw, so at most two parameter-sized candidates (and one condition) are alive.
+        const next = tf.tidy(() => {
+          const delta = draw();
+          const loss = context.evaluate(delta);
+          // The condition is built at each candidate's full shape by broadcasting arithmetic: a
+          // scalar condition in tf.where would go through broadcastTo (a Tile that reads on cpu).
+          const chosen = mapNamed(current, (e, name) => tf.where(tf.greater(tf.add(tf.zerosLike(e), loss), bar), delta[name]!, e));
+          return { chosen, worst: tf.where(tf.greater(loss, bar), loss, bar) }; // a NaN loss never wins and never becomes the bar
+        });
+        tf.dispose(Object.values(current));
+        epsilon = next.chosen;
+        worst = next.worst;
       }
       return { epsilon };
     },

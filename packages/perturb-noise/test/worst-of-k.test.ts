@@ -210,3 +210,27 @@ describe('worstOfK(): degenerate σ and cost', () => {
     model.dispose();
   });
 });
+
+describe('worstOfK: memory', () => {
+  it('keeps at most two candidates (and one condition) alive: the peak does not grow with k', async () => {
+    const shape = [64, 64];
+    const v = variableOf(testValues(64 * 64, 5), shape);
+    created.push(v);
+    const rho = tf.scalar(0.01);
+    created.push(rho);
+    const peak = async (k: number) => {
+      let calls = 0;
+      const evaluate = (): tf.Scalar => tf.keep(tf.scalar((calls++ * 7) % 5));
+      const info = await tf.profile(() => {
+        const { epsilon } = tf.tidy(() => worstOfK({ k }).compute(contextOf([v], { seed: 1, rho, evaluate }), {}));
+        tf.dispose(Object.values(epsilon));
+      });
+      return info.peakBytes - info.newBytes;
+    };
+    const bytes = 64 * 64 * 4;
+    const two = await peak(2);
+    const eight = await peak(8);
+    // Each extra draw would add ~3 candidate-sized buffers if its leftovers lived until compute returned.
+    expect(eight - two).toBeLessThan(bytes);
+  });
+});
