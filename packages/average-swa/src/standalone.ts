@@ -11,10 +11,10 @@ import { decodeNumber, disposeState, encodeNumber, replaceState, SeededRandom, s
 
 /** A tfjs-layers model, seen only through the fields the handle reads. */
 export interface ModelLike {
-  /** Its trainable parameters (tfjs-layers `LayerVariable`s). */
-  readonly trainableWeights: ReadonlyArray<{ read(): tf.Variable }>;
+  /** Its trainable parameters (tfjs-layers `LayerVariable`s; `read()` returns the `tf.Variable`). */
+  readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor }>;
   /** Its other weights: frozen parameters and BatchNorm moving statistics. */
-  readonly nonTrainableWeights?: ReadonlyArray<{ read(): tf.Variable }>;
+  readonly nonTrainableWeights?: ReadonlyArray<{ read(): tf.Tensor }>;
 }
 
 /**
@@ -66,12 +66,12 @@ const NAMES = 'flatmin/handle/variables';
 
 function resolve(target: AttachTarget): tf.Variable[] {
   const list = typeof target === 'function' ? target() : Array.isArray(target) ? target : (target as ModelLike).trainableWeights.map((w) => w.read());
-  return (list as tf.Variable[]).filter((v) => !v.isDisposed);
+  return (list as tf.Tensor[]).filter((v): v is tf.Variable => v instanceof tf.Variable && !v.isDisposed);
 }
 
 function others(target: AttachTarget): tf.Variable[] {
   if (typeof target === 'function' || Array.isArray(target)) return [];
-  return ((target as ModelLike).nonTrainableWeights ?? []).map((w) => w.read()).filter((v) => !v.isDisposed);
+  return ((target as ModelLike).nonTrainableWeights ?? []).map((w) => w.read()).filter((v): v is tf.Variable => v instanceof tf.Variable && !v.isDisposed);
 }
 
 /**

@@ -186,7 +186,7 @@ describe('attached to sharpnessAware', () => {
 
   it('getConfig/fromConfig rebuild swa with its keys', () => {
     const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: gradient({ rho }), averager: swa({ start: 7, every: 3 }) });
-    const rebuilt = SharpnessAwareOptimizer.fromConfig(SharpnessAwareOptimizer, optimizer.getConfig());
+    const rebuilt = SharpnessAwareOptimizer.fromConfig(SharpnessAwareOptimizer, optimizer.getConfig()) as SharpnessAwareOptimizer;
     expect(rebuilt.averager!.component.name).toBe('swa');
     expect(rebuilt.averager!.component.config).toEqual({ start: 7, every: 3 });
     optimizer.dispose();
