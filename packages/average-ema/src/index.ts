@@ -20,3 +20,4 @@
 export { type EmaAverager, type EmaOptions, ema } from './ema.js';
 export { averagedEvaluation, type AveragedEvaluationOptions } from './evaluation.js';
 export { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
+export { type LossFunction, type MesaAverager, type MesaModels, type MesaOptions, mesa } from './mesa.js';
