@@ -49,7 +49,9 @@ export function averagedEvaluation(handle: AveragerHandle, model: EvaluatingMode
         const scalars = Array.isArray(result) ? result : [result];
         const values = await Promise.all(scalars.map(async (s) => (await s.data())[0]!));
         for (const s of scalars) s.dispose();
-        if (logs !== undefined) values.forEach((value, i) => (logs[`${prefix}${model.metricsNames[i] ?? i}`] = value));
+        if (logs !== undefined) {
+          for (const [i, value] of values.entries()) logs[`${prefix}${model.metricsNames[i] ?? i}`] = value;
+        }
       } finally {
         if (!wasApplied) handle.restore();
       }
