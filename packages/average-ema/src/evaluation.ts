@@ -6,7 +6,14 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { AveragerHandle, FitCallbackHooks } from '@flatmin/core';
 
-/** The part of a tfjs-layers model {@link averagedEvaluation} uses. */
+/**
+ * The part of a tfjs-layers model {@link averagedEvaluation} uses (any `tf.LayersModel` has it).
+ *
+ * @example
+ * ```ts
+ * const evaluating: EvaluatingModel = model; // a compiled tf.LayersModel
+ * ```
+ */
 export interface EvaluatingModel {
   evaluate(x: tf.Tensor | tf.Tensor[], y: tf.Tensor | tf.Tensor[], args?: { batchSize?: number; verbose?: number }): tf.Scalar | tf.Scalar[];
   readonly metricsNames: readonly string[];

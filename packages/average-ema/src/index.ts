@@ -18,6 +18,6 @@
  * @packageDocumentation
  */
 export { type EmaAverager, type EmaOptions, ema } from './ema.js';
-export { averagedEvaluation, type AveragedEvaluationOptions } from './evaluation.js';
+export { averagedEvaluation, type AveragedEvaluationOptions, type EvaluatingModel } from './evaluation.js';
 export { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
 export { type LossFunction, type MesaAverager, type MesaModels, type MesaOptions, mesa } from './mesa.js';

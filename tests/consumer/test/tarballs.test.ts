@@ -24,6 +24,7 @@ function declarationImports(file: string): string[] {
 it('packs every published package (each packages/* that is not private)', () => {
   const names = packed.map((p) => p.name).sort();
   for (const name of [
+    '@flatmin/average-ema',
     '@flatmin/backend',
     '@flatmin/core',
     '@flatmin/lr-schedule',
