@@ -25,6 +25,7 @@ it('packs every published package (each packages/* that is not private)', () => 
   const names = packed.map((p) => p.name).sort();
   for (const name of [
     '@flatmin/average-swa',
+    '@flatmin/average-ema',
     '@flatmin/backend',
     '@flatmin/core',
     '@flatmin/lr-schedule',
