@@ -19,7 +19,7 @@ export interface StandaloneAverager extends AveragerHandle {
   update(): void;
   /** The number of `update()` calls so far. */
   readonly updates: number;
-  /** The averager's state as named tensors (`swad/<key>`; host numbers as `swad#/<key>`): fresh handles, the caller owns them. */
+  /** The averager's state as named tensors (`swad/<key>`; host numbers as `swad#/<key>`; the update count as `swad.handle/updates`): fresh handles, the caller owns them. */
   getWeights(): NamedWeight[];
   /** Restore what {@link StandaloneAverager.getWeights} returned (tensors are copied: the caller keeps ownership). */
   setWeights(weights: readonly NamedWeight[]): Promise<void>;
@@ -44,6 +44,7 @@ export function attachAverager(component: Averager, target: AverageTarget): Stan
   let backup: Map<tf.Variable, tf.Tensor> | null = null;
   const tensorPrefix = `${component.name}/`;
   const numberPrefix = `${component.name}#/`;
+  const counterName = `${component.name}.handle/updates`;
 
   const apply = (): void => {
     if (backup !== null) return;
@@ -110,7 +111,7 @@ export function attachAverager(component: Averager, target: AverageTarget): Stan
       return hooks;
     },
     getWeights: () => {
-      const out: NamedWeight[] = [{ name: `${numberPrefix}updates`, tensor: encodeNumber(updates) }];
+      const out: NamedWeight[] = [{ name: counterName, tensor: encodeNumber(updates) }];
       for (const [key, value] of Object.entries(state)) {
         out.push(typeof value === 'number' ? { name: `${numberPrefix}${key}`, tensor: encodeNumber(value) } : { name: `${tensorPrefix}${key}`, tensor: shareData(value) });
       }
@@ -120,7 +121,7 @@ export function attachAverager(component: Averager, target: AverageTarget): Stan
       const next: Record<string, tf.Tensor | number> = {};
       let count = 0;
       for (const { name, tensor } of weights) {
-        if (name === `${numberPrefix}updates`) count = await decodeNumber(tensor);
+        if (name === counterName) count = await decodeNumber(tensor);
         else if (name.startsWith(numberPrefix)) next[name.slice(numberPrefix.length)] = await decodeNumber(tensor);
         else if (name.startsWith(tensorPrefix)) next[name.slice(tensorPrefix.length)] = tf.keep(tensor.clone());
         else throw new FlatminError(`setWeights: unknown weight '${name}' (not saved by a '${component.name}' averager).`);

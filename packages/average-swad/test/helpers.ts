@@ -1,7 +1,7 @@
 // A float64 reference of SWAD's window written from the rules (METHODS.md + the official
 // LossValley's retroactive start), by brute force over the whole loss curve — independent of
 // src/valley.ts's incremental bookkeeping.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 
 export interface Settings {
   nConverge: number;
