@@ -1,0 +1,9 @@
+/**
+ * `@flatmin/average-swad`: SWAD (Cha et al., NeurIPS 2021), dense weight averaging inside the
+ * window the validation loss decides, as a flatmin averager, standalone next to any tfjs
+ * optimizer, and as a `model.fit` callback.
+ *
+ * @packageDocumentation
+ */
+export { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
+export { type SwadAverager, type SwadOptions, type SwadWindow, swad } from './swad.js';
