@@ -55,6 +55,8 @@ Flags:
   --batch N        quality: mini-batch size                   (default ${DEFAULTS.batch})
   --seeds N        quality: seeds 1..N                        (default ${DEFAULTS.seeds})
   --decay D        quality: the EMA decay, in (0, 1)          (default ${DEFAULTS.decay})
+                   (warmup on: d_t = min(D, 1 − (1 + t)^(−2/3)), which stays below 0.99 for
+                   the first ~1,000 updates, so in short runs the warmup sets the window)
   --help           show this text
 
 SGD learning rate: ${COST_LR} in the cost part, ${DEFAULTS.lr} (the demo's) in the quality part.
