@@ -145,9 +145,11 @@ Step time of the schedules that ration SAM's second pass, against the base optim
 by side in one run per backend: MLP 784-256-256-10, batch 128, synthetic data; SGD, SAM
 (gradient({ rho: 0.05 })), LookSAM everyK({ k: 5 }), RST randomly({ p: 0.5 }) and AE-SAM
 adaptivePolicy({ totalSteps }), each through sharpnessAware({ base: sgd(0.01), perturbation:
-gradient(), schedule, seed: 1 }) with the core defaults (guard and telemetry on). Every round runs
-one block of each variant, in an order that rotates from round to round. Also: the measured sharp
-fraction, loss evaluations and host reads per step.
+gradient(), schedule, seed: 1 }) with the core defaults (guard and telemetry on), and two
+references: a plain one-pass step through sharpnessAware (everyK({ k: 1e9, alpha: 0 })) and
+LookSAM without its reuse (everyK({ k: 5, alpha: 0 })). Every round runs one block of each
+variant, in an order that rotates from round to round. Also: the measured sharp fraction, loss
+evaluations and host reads per step.
 
 Flags:
   --rounds N       timed rounds, each one block of every variant  (default ${SCHEDULE_DEFAULTS.rounds})

@@ -36,6 +36,7 @@ const METHODS: readonly Method[] = [
   { key: 'sgd', label: 'SGD', description: `tf.train.sgd(${MNIST_DEFAULTS.lr})`, schedule: null },
   { key: 'sam', label: 'SAM', description: `gradient({ rho: ${MNIST_DEFAULTS.rho} }), every step sharp`, schedule: () => undefined },
   { key: 'lookSam', label: 'LookSAM k=5', description: 'everyK({ k: 5 }) (α 0.7)', schedule: () => everyK({ k: 5 }) },
+  { key: 'lookSamA0', label: 'ref: k=5 α=0', description: 'everyK({ k: 5, alpha: 0 }): LookSAM without reusing the sharpness component (plain every-k SAM), a reference', schedule: () => everyK({ k: 5, alpha: 0 }) },
   { key: 'rst', label: 'RST p=0.5', description: 'randomly({ p: 0.5 })', schedule: () => randomly({ p: 0.5 }) },
   { key: 'aeSam', label: 'AE-SAM', description: 'adaptivePolicy({ totalSteps: epochs × batches per epoch }) (δ 0.9, λ₁ −1, λ₂ 1)', schedule: (totalSteps) => adaptivePolicy({ totalSteps }) },
 ];
