@@ -132,3 +132,112 @@ export function parseGeneratorArgs(argv: readonly string[]): { help: true } | ({
     only: typeof only === 'string' ? only.split(',').map((key) => key.trim()).filter((key) => key !== '') : null,
   };
 }
+
+/**
+ * The schedules benchmark's defaults: 5 variants per round, blocks of 10 steps (a multiple of 5,
+ * so every block of LookSAM k = 5 holds exactly two sharp steps).
+ */
+export const SCHEDULE_DEFAULTS = { rounds: 10, steps: 10 } as const;
+
+export const SCHEDULES_USAGE = `Usage: pnpm bench:schedules [-- flags]      (or, in bench: node dist/schedules.js [flags])
+
+Step time of the schedules that ration SAM's second pass, against the base optimizer (SGD), side
+by side in one run per backend: MLP 784-256-256-10, batch 128, synthetic data; SGD, SAM
+(gradient({ rho: 0.05 })), LookSAM everyK({ k: 5 }), RST randomly({ p: 0.5 }) and AE-SAM
+adaptivePolicy({ totalSteps }), each through sharpnessAware({ base: sgd(0.01), perturbation:
+gradient(), schedule, seed: 1 }) with the core defaults (guard and telemetry on), and two
+references: a plain one-pass step through sharpnessAware (everyK({ k: 1e9, alpha: 0 })) and
+LookSAM without its reuse (everyK({ k: 5, alpha: 0 })). Every round runs one block of each
+variant, in an order that rotates from round to round. Also: the measured sharp fraction, loss
+evaluations and host reads per step.
+
+Flags:
+  --rounds N       timed rounds, each one block of every variant  (default ${SCHEDULE_DEFAULTS.rounds})
+  --steps N        steps per block, a multiple of 5               (default ${SCHEDULE_DEFAULTS.steps})
+  --backend NAME   cpu, wasm, or both (wasm, then cpu)            (default both)
+  --clock NAME     cpu (this process's CPU time, default) or wall: the clock the ratios and
+                   targets use; the other is reported next to it
+  --help           show this text
+
+Exits 0 whether the targets pass or not (it is a report), 2 on bad flags.
+`;
+
+export interface ScheduleOptions extends BenchOptions {
+  /** The clock the ratios and targets use: this process's CPU time (default) or the wall clock. */
+  readonly clock: 'cpu' | 'wall';
+}
+
+export function parseScheduleArgs(argv: readonly string[]): { help: true } | ({ help: false } & ScheduleOptions) {
+  const values = parseFlags(argv, {
+    rounds: { type: 'string' },
+    steps: { type: 'string' },
+    backend: { type: 'string' },
+    clock: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help']) return { help: true };
+  const clock = values['clock'] ?? 'cpu';
+  if (clock !== 'cpu' && clock !== 'wall') throw new UsageError(`--clock must be 'cpu' or 'wall', got '${clock}'`);
+  const common = commonOptions(values, SCHEDULE_DEFAULTS);
+  if (common.steps % 5 !== 0) throw new UsageError(`--steps must be a multiple of 5 (LookSAM k = 5: the same sharp steps in every block), got ${common.steps}`);
+  return { help: false, ...common, clock };
+}
+
+/** The MNIST quality run's defaults (the demo's data, MLP and learning rate; a smaller budget). */
+export const MNIST_DEFAULTS = { train: 8000, test: 2000, epochs: 3, batch: 64, lr: 0.1, rho: 0.05, seeds: 3 } as const;
+
+export const MNIST_USAGE = `Usage: pnpm bench:schedules-mnist [-- flags]      (or, in bench: node dist/schedules-mnist.js [flags])
+
+Test accuracy on real MNIST (the demo's data split and MLP 784-256-256-10, model.fit on wasm) of
+SGD, SAM, LookSAM everyK({ k: 5 }), RST randomly({ p: 0.5 }) and AE-SAM adaptivePolicy({ totalSteps }),
+each over several seeds (the seed sets the initial weights and the optimizer's generator):
+mean, min–max, the fraction of sharp steps and the wall time per run.
+
+Flags:
+  --train N        training samples, 1..8000          (default ${MNIST_DEFAULTS.train})
+  --test N         test samples, 1..2000              (default ${MNIST_DEFAULTS.test})
+  --epochs N       passes over the training set       (default ${MNIST_DEFAULTS.epochs})
+  --batch N        mini-batch size                    (default ${MNIST_DEFAULTS.batch})
+  --seeds N        seeds 1..N per method              (default ${MNIST_DEFAULTS.seeds})
+  --backend NAME   wasm or cpu                        (default wasm)
+  --help           show this text
+
+Learning rate ${MNIST_DEFAULTS.lr} (SGD, and the base of every flatmin optimizer), ρ ${MNIST_DEFAULTS.rho}.
+Exits 0 on a completed run, 2 on bad flags.
+`;
+
+export interface MnistOptions {
+  readonly train: number;
+  readonly test: number;
+  readonly epochs: number;
+  readonly batch: number;
+  readonly seeds: number;
+  readonly backend: BackendName;
+}
+
+export function parseMnistArgs(argv: readonly string[]): { help: true } | ({ help: false } & MnistOptions) {
+  const values = parseFlags(argv, {
+    train: { type: 'string' },
+    test: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    seeds: { type: 'string' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help']) return { help: true };
+  const integer = (key: 'train' | 'test' | 'epochs' | 'batch' | 'seeds') => {
+    const text = values[key];
+    if (text === undefined) return MNIST_DEFAULTS[key];
+    if (typeof text !== 'string' || !/^\d+$/.test(text.trim()) || Number(text) < 1) {
+      throw new UsageError(`--${key} must be an integer >= 1, got '${text}'`);
+    }
+    return Number(text);
+  };
+  const backend = values['backend'] ?? 'wasm';
+  if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be 'cpu' or 'wasm', got '${backend}'`);
+  const options: MnistOptions = { train: integer('train'), test: integer('test'), epochs: integer('epochs'), batch: integer('batch'), seeds: integer('seeds'), backend };
+  if (options.train > 8000) throw new UsageError(`--train must be at most 8000 (the demo's training pool), got ${options.train}`);
+  if (options.test > 2000) throw new UsageError(`--test must be at most 2000 (the demo's test pool), got ${options.test}`);
+  return { help: false, ...options };
+}
