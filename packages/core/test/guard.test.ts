@@ -190,3 +190,27 @@ describe('a step that throws leaves everything as it was', () => {
     model.dispose();
   });
 });
+
+describe('the guard on a non-sharp step (one pass; its Σg² comes from the telemetry’s ‖g‖)', () => {
+  const never = { kind: 'schedule' as const, name: 'test-never', config: {}, decide: () => ({ decision: { sharp: false } }) };
+  const step = (optimizer: tf.Optimizer, model: TfLinear, loss: () => tf.Scalar) => optimizer.minimize(loss, false, model.variables);
+
+  it.each([true, false])('a finite loss with an infinite gradient is skipped bit-identically (telemetry %s)', async (telemetry) => {
+    const runs = [false, true].map((withBad) => {
+      const model = makeTfLinear(problem);
+      const optimizer = sharpnessAware({ base: tf.train.momentum(lr, 0.9), perturbation: samPerturbation(0.1), schedule: never, telemetry, seed: 1 });
+      step(optimizer, model, model.loss([0, 1, 2]));
+      // √|w| at w = 0 in one coordinate: loss finite, gradient +∞ there.
+      if (withBad) step(optimizer, model, () => tf.add(model.loss()(), tf.sum(tf.sqrt(tf.abs(tf.sub(model.b, model.b))))) as tf.Scalar);
+      step(optimizer, model, model.loss([3, 4, 5]));
+      return { model, optimizer };
+    });
+    const [clean, skipped] = await Promise.all(runs.map(({ model, optimizer }) => stateOf(optimizer, model)));
+    expect(skipped).toEqual(clean);
+    expect((await (runs[1]!.optimizer as ReturnType<typeof sharpnessAware>).telemetry()).skippedSteps).toBe(1);
+    for (const { model, optimizer } of runs) {
+      optimizer.dispose();
+      model.dispose();
+    }
+  });
+});

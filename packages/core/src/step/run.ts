@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addNamed } from '../tensor-math.js';
+import { addNamed, pickNamed } from '../tensor-math.js';
 import type { StepMeasurements } from '../telemetry.js';
 import type { NamedTensors, Objective } from '../types.js';
 import { type Accumulated, Step, type StepEnv, type StepVariables } from './context.js';
@@ -43,10 +43,14 @@ function sharpnessAwareStep(step: Step, { cleanFs, adversarialFs, prior }: StepR
   if (!sharp) {
     clean ??= cleanPass(step, cleanFs, prior);
     const direction = withWeightDecay(step, plainDirection(step, clean));
-    const verdict = guard(step, clean.loss, direction, null);
+    const measured = measure(step, { clean, rho });
+    // The telemetry's ‖g‖ is the guard's Σg² when the direction is g itself (no decay, no adjust): one reduction less.
+    const gradNorm = measured?.gradNorm ?? null;
+    const squares = gradNorm !== null && sameTensors(direction, pickNamed(clean.sharp, step.variables.update)) ? step.scope.tidy(() => tf.square(gradNorm) as tf.Scalar) : null;
+    const verdict = guard(step, clean.loss, direction, squares);
     applyUpdate(step, direction);
     average(step);
-    return { loss: clean.loss, sharp, verdict, measured: measure(step, { clean, rho }) };
+    return { loss: clean.loss, sharp, verdict, measured };
   }
 
   const needsClean = perturbation.needsGradient || combiner.needsGradient || settings.sharpOn !== null;
