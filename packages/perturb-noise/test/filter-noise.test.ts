@@ -229,6 +229,30 @@ describe('filterNoise({ samples: M }): LPF-SGD\'s mean over M draws on M batch c
     model.dispose();
   });
 
+  it('state round trip: 3 steps + getWeights → a fresh optimizer setWeights + 3 steps equals 6 steps, exactly', async () => {
+    const make = () => sharpnessAware({ base: tf.train.momentum(lr, 0.9), perturbation: filterNoise({ gamma: 0.1, samples: 2 }), seed: 13 });
+    const straight = makeTfLinear(p, { names: ['fn-rt/w', 'fn-rt/b'] });
+    const whole = make();
+    const f = perSampleClosure(straight);
+    for (let i = 0; i < 6; i += 1) whole.minimize(f, false, straight.variables);
+    const expected = flatten(straight.read());
+    whole.dispose();
+    straight.dispose();
+
+    const resumed = makeTfLinear(p, { names: ['fn-rt/w', 'fn-rt/b'] });
+    const first = make();
+    const g = perSampleClosure(resumed);
+    for (let i = 0; i < 3; i += 1) first.minimize(g, false, resumed.variables);
+    const saved = await first.getWeights();
+    const second = make();
+    await second.setWeights(saved.map(({ name, tensor }) => ({ name, tensor: tf.clone(tensor) })));
+    first.dispose();
+    for (let i = 0; i < 3; i += 1) second.minimize(g, false, resumed.variables);
+    expect(flatten(resumed.read())).toEqual(expected);
+    second.dispose();
+    resumed.dispose();
+  });
+
   it('a batch smaller than M is refused with the numbers', () => {
     const small = makeLinearProblem({ seed: 2, n: 2 });
     const model = makeTfLinear(small);
