@@ -3,27 +3,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { sharpnessAware } from '@flatmin/core';
+import { fitData as data, bnClassifier as model } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { gradient } from '../../perturb-gradient/src/index.js';
 import { averagedEvaluation, ema } from '../src/index.js';
 import { ema64, relativeError } from './reference.js';
-
-function data(n: number) {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, 4], 0, 1, 'float32', 1);
-    const labels = tf.cast(tf.greater(tf.sum(x, 1), 0), 'int32');
-    return { x: tf.keep(x), y: tf.keep(tf.cast(tf.oneHot(labels, 2), 'float32')) };
-  });
-}
-
-function model() {
-  const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 6, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  m.add(tfl.layers.batchNormalization());
-  m.add(tfl.layers.activation({ activation: 'relu' }));
-  m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return m;
-}
 
 const trainable = (m: tfl.LayersModel) => m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
 

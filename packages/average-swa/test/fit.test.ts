@@ -6,26 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
+import { fitData as data, bnClassifier as model } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { evaluateAveraged, swa } from '../src/index.js';
 import { averagedIndices, maxRelative, mean64 } from './reference.js';
-
-function data(n: number) {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, 4], 0, 1, 'float32', 1);
-    const labels = tf.cast(tf.greater(tf.sum(x, 1), 0), 'int32');
-    return { x: tf.keep(x), y: tf.keep(tf.cast(tf.oneHot(labels, 2), 'float32')) };
-  });
-}
-
-function model() {
-  const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 6, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  m.add(tfl.layers.batchNormalization());
-  m.add(tfl.layers.activation({ activation: 'relu' }));
-  m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return m;
-}
 
 const movingStatistics = (m: tfl.LayersModel) => m.layers[1]!.getWeights().slice(2).map((t) => Array.from(t.dataSync()));
 const trainable = (m: tfl.LayersModel) => m.trainableWeights.flatMap((w) => Array.from(w.read().dataSync()));

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
+import { bnClassifier as model } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { swad } from '../src/index.js';
 import { mean64, referenceWindow, relativeError } from './helpers.js';
@@ -14,15 +15,6 @@ function data(n: number, seed: number) {
     const labels = tf.cast(tf.greater(tf.sum(x, 1), 0), 'int32');
     return { x: tf.keep(x), y: tf.keep(tf.cast(tf.oneHot(labels, 2), 'float32')) };
   });
-}
-
-function model() {
-  const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 6, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  m.add(tfl.layers.batchNormalization());
-  m.add(tfl.layers.activation({ activation: 'relu' }));
-  m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return m;
 }
 
 const trainable = (m: tfl.LayersModel) => m.trainableWeights.flatMap((w) => Array.from(w.read().dataSync()));

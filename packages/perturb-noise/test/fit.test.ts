@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { type Combiner, mix, type Perturbation, sharpnessAware } from '@flatmin/core';
+import { fitData as data } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { filterNoise, fisherNoise, gaussian, worstOfK } from '../src/index.js';
 
@@ -16,14 +17,6 @@ const CASES: [name: string, make: () => Perturbation, combiner?: () => Combiner]
   ['fisherNoise + mix (m-ARWP)', () => fisherNoise({ sigma: 0.05 }), () => mix({ lambda: 0.5 })],
   ['worstOfK', () => worstOfK({ k: 3, sigma: 0.05, scale: 'filter' })],
 ];
-
-function data(n: number) {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, 4], 0, 1, 'float32', 1);
-    const labels = tf.cast(tf.greater(tf.sum(x, 1), 0), 'int32');
-    return { x: tf.keep(x), y: tf.keep(tf.cast(tf.oneHot(labels, 2), 'float32')) };
-  });
-}
 
 function model(): tfl.LayersModel {
   const m = tfl.sequential();

@@ -6,28 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
+import { fitData as data, bnClassifier as model, movingStatistics } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { everyK } from '../src/index.js';
-
-function data(n: number) {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, 4], 0, 1, 'float32', 1);
-    const labels = tf.cast(tf.greater(tf.sum(x, 1), 0), 'int32');
-    return { x: tf.keep(x), y: tf.keep(tf.cast(tf.oneHot(labels, 2), 'float32')) };
-  });
-}
-
-function model() {
-  const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 6, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  m.add(tfl.layers.batchNormalization());
-  m.add(tfl.layers.activation({ activation: 'relu' }));
-  m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return m;
-}
-
-/** moving_mean and moving_variance of the BatchNormalization layer. */
-const movingStatistics = (m: tfl.LayersModel) => m.layers[1]!.getWeights().slice(2).map((t) => t.arraySync());
 
 describe('model.fit with BatchNormalization and a metric', () => {
   it.each([['global'], ['tensor']] as const)("'%s': on sharp and reusing steps alike, BatchNorm statistics move as one plain pass moves them", async (granularity) => {

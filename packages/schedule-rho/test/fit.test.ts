@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { always, type Schedule, SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
+import { bnClassifier as model, movingStatistics } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { inverseSqrt, learnedRho, proportionalToLearningRate, rhoSchedule } from '../src/index.js';
 import { alternating } from './helpers.js';
@@ -18,16 +19,6 @@ function data(n: number, seed: number) {
   });
 }
 
-function model() {
-  const m = tfl.sequential();
-  m.add(tfl.layers.dense({ units: 6, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  m.add(tfl.layers.batchNormalization());
-  m.add(tfl.layers.activation({ activation: 'relu' }));
-  m.add(tfl.layers.dense({ units: 2, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return m;
-}
-
-const movingStatistics = (m: tfl.LayersModel) => m.layers[1]!.getWeights().slice(2).map((t) => t.arraySync());
 const validationData = data(8, 9);
 /** LETS' validation closure for a model: cross-entropy of its softmax output on a held-out batch, in inference mode. */
 const validationFor = (m: () => tfl.LayersModel) => () => {
