@@ -70,8 +70,9 @@ export interface SharpnessAwareConfig {
    * A non-finite loss or update direction:
    * - `'skip'` (default): decided on the device with no host read — the weights, the base
    *   optimizer's slots and every component's tensor state keep their old values exactly, and the
-   *   step is counted in `telemetry().skippedSteps` (the check uses Σg², so a gradient with ‖g‖
-   *   above ~1e19, whose square overflows float32, counts as non-finite too);
+   *   step is counted in `telemetry().skippedSteps` (with telemetry on, the check reuses the
+   *   telemetry's Σg², so a gradient with |g| above ~1e19, whose square overflows float32, counts
+   *   as non-finite too; with `telemetry: false` it sums the elements);
    * - `'throw'`: reads one scalar per step and throws a `FlatminError` before any update;
    * - `'ignore'`: tfjs' own behaviour (NaN flows into the weights).
    */

@@ -26,5 +26,5 @@ export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRang
 export { type GeneratorState, SeededRandom, seedState } from './random.js';
 export { type Component, type ComponentFactory, type ComponentKind, COMPONENT_KINDS, lookupComponent, registerComponent } from './registry.js';
 export { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors, variableKey } from './state.js';
-export { addNamed, flatDot, globalDot, globalNorm, mapNamed, normalizeGlobal, pickNamed, shareData, sumOfSquares } from './tensor-math.js';
+export { addNamed, flatDot, globalDot, globalNorm, mapNamed, normalizeGlobal, pickNamed, scaleBy, shareData, sumOfSquares } from './tensor-math.js';
 export type * from './types.js';

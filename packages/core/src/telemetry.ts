@@ -51,10 +51,27 @@ export interface StepMeasurements {
   rho: tf.Scalar;
 }
 
-const FIELDS = ['gradNorm', 'epsilonNorm', 'cosine', 'rho'] as const;
+/** The public scalars, derived from the packed vector when asked for. */
+interface Derived {
+  readonly gradNorm: tf.Scalar;
+  readonly epsilonNorm: tf.Scalar;
+  readonly cosine: tf.Scalar;
+  readonly rho: tf.Scalar;
+}
+
+/** cos(g, g_adv) from its parts, as the device formula has it (NaN when a part is missing). */
+function cosineOf(gradNorm: number, dot: number, adversarialSquares: number): number {
+  return dot / (gradNorm * Math.sqrt(adversarialSquares) + 1e-12);
+}
 
 export class TelemetryRecorder {
-  private current: Record<(typeof FIELDS)[number], tf.Scalar | null> = { gradNorm: null, epsilonNorm: null, cosine: null, rho: null };
+  /**
+   * The last recorded step's [‖g‖, ‖ε‖, g·g_adv, Σg_adv², ρ] as one device vector: one stack and
+   * one select per step (a skipped step keeps the previous vector), where one scalar per field
+   * would cost a clone and a select each. The cosine is formed when read.
+   */
+  private packed: tf.Tensor1D | null = null;
+  private derived: Derived | null = null;
   private skipped: tf.Scalar | null = null;
 
   constructor(readonly enabled: boolean) {}
@@ -66,52 +83,66 @@ export class TelemetryRecorder {
   record(measured: StepMeasurements | null, verdict: Verdict | null): void {
     if (verdict !== null) {
       const previous = this.skipped;
-      this.skipped = tf.keep(tf.tidy(() => tf.add(previous ?? tf.scalar(0), tf.sub(1, verdict.ok)) as tf.Scalar));
+      this.skipped = tf.keep(tf.tidy(() => (previous === null ? tf.sub(1, verdict.ok) : tf.sub(tf.add(previous, 1), verdict.ok)) as tf.Scalar));
       previous?.dispose();
     }
     if (!this.enabled || measured === null) return;
+    const previous = this.packed;
     const next = tf.tidy(() => {
       const { gradNorm, epsilonNorm, cosine, rho } = measured;
-      const values = {
-        gradNorm: gradNorm === null ? tf.scalar(Number.NaN) : tf.clone(gradNorm),
-        epsilonNorm: epsilonNorm === null ? tf.scalar(0) : tf.clone(epsilonNorm),
-        cosine:
-          cosine === null || gradNorm === null
-            ? tf.scalar(Number.NaN)
-            : (tf.div(cosine.dot, tf.add(tf.mul(gradNorm, tf.sqrt(cosine.adversarialSquares)), 1e-12)) as tf.Scalar),
-        rho: tf.clone(rho),
-      };
-      if (verdict === null) return values;
-      const keepOld = (key: (typeof FIELDS)[number]) => {
-        const old = this.current[key];
-        return old === null ? values[key] : (tf.where(tf.cast(verdict.ok, 'bool'), values[key], old) as tf.Scalar);
-      };
-      return { gradNorm: keepOld('gradNorm'), epsilonNorm: keepOld('epsilonNorm'), cosine: keepOld('cosine'), rho: keepOld('rho') };
+      const withCosine = cosine !== null && gradNorm !== null;
+      const values = tf.stack([
+        gradNorm ?? tf.scalar(Number.NaN),
+        epsilonNorm ?? tf.scalar(0),
+        withCosine ? cosine.dot : tf.scalar(Number.NaN),
+        withCosine ? cosine.adversarialSquares : tf.scalar(Number.NaN),
+        rho,
+      ]) as tf.Tensor1D;
+      if (verdict === null || previous === null) return values;
+      return tf.where(tf.cast(verdict.ok, 'bool'), values, previous) as tf.Tensor1D;
     });
-    for (const key of FIELDS) {
-      this.current[key]?.dispose();
-      this.current[key] = tf.keep(next[key]);
-    }
+    this.dropDerived();
+    previous?.dispose();
+    this.packed = tf.keep(next);
   }
 
-  /** Read the last step's values from the device. */
+  /** Read the last step's values from the device (one read for the fields, one for the skipped count). */
   async read(counters: Counters): Promise<Telemetry> {
-    const read = async (t: tf.Scalar | null) => (t === null || t.isDisposed ? Number.NaN : (await t.data())[0]!);
+    const packed = this.packed === null || this.packed.isDisposed ? null : await this.packed.data();
+    const field = (i: number) => (packed === null ? Number.NaN : packed[i]!);
+    const skipped = this.skipped === null || this.skipped.isDisposed ? null : await this.skipped.data();
     return {
-      gradNorm: await read(this.current.gradNorm),
-      epsilonNorm: await read(this.current.epsilonNorm),
-      cosine: await read(this.current.cosine),
-      rho: await read(this.current.rho),
+      gradNorm: field(0),
+      epsilonNorm: field(1),
+      cosine: packed === null ? Number.NaN : cosineOf(field(0), field(2), field(3)),
+      rho: field(4),
       sharp: counters.lastSharp,
       sharpFraction: counters.steps === 0 ? 0 : counters.sharpSteps / counters.steps,
-      skippedSteps: this.skipped === null ? 0 : await read(this.skipped),
+      skippedSteps: skipped === null ? 0 : skipped[0]!,
       steps: counters.steps,
       lossEvaluations: counters.lossEvaluations,
     };
   }
 
+  /** The device scalars of the last recorded step (made from the packed vector on the first call after a step). */
   tensors(): TelemetryTensors {
-    return { ...this.current, skippedSteps: this.skipped };
+    if (this.derived === null && this.packed !== null) {
+      const packed = this.packed;
+      const derived = tf.tidy(() => {
+        const [gradNorm, epsilonNorm, dot, squares, rho] = tf.unstack(packed) as tf.Scalar[];
+        const cosine = tf.div(dot!, tf.add(tf.mul(gradNorm!, tf.sqrt(squares!)), 1e-12)) as tf.Scalar;
+        return { gradNorm: gradNorm!, epsilonNorm: epsilonNorm!, cosine, rho: rho! };
+      });
+      for (const t of Object.values(derived)) tf.keep(t);
+      this.derived = derived;
+    }
+    const d = this.derived;
+    return { gradNorm: d?.gradNorm ?? null, epsilonNorm: d?.epsilonNorm ?? null, cosine: d?.cosine ?? null, rho: d?.rho ?? null, skippedSteps: this.skipped };
+  }
+
+  private dropDerived(): void {
+    if (this.derived !== null) for (const t of Object.values(this.derived)) t.dispose();
+    this.derived = null;
   }
 
   /** The skipped-steps counter, for getWeights. */
@@ -125,7 +156,9 @@ export class TelemetryRecorder {
   }
 
   dispose(): void {
-    for (const key of FIELDS) this.current[key]?.dispose();
+    this.dropDerived();
+    this.packed?.dispose();
+    this.packed = null;
     this.skipped?.dispose();
     this.skipped = null;
   }

@@ -18,6 +18,24 @@ export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.sum(a === b ? tf.square(a) : tf.mul(a, b));
 }
 
+/**
+ * x·s for a float tensor and a scalar. On the cpu backend an n×1 by 1×1 matrix product (its
+ * element-wise kernels index every element through a generic broadcast loop: the product is
+ * about 2× faster there; the values are the same, except that −0·s gives +0); elsewhere
+ * `tf.mul`.
+ */
+export function scaleBy(x: tf.Tensor, s: tf.Scalar): tf.Tensor {
+  if (x.size === 0 || tf.getBackend() !== 'cpu') return tf.mul(x, s);
+  return tf.reshape(tf.matMul(tf.reshape(x, [x.size, 1]), tf.reshape(s, [1, 1])), x.shape);
+}
+
+/** Σ over every tensor of Σ x, as one device scalar (0 for an empty list). */
+export function elementSum(tensors: readonly tf.Tensor[]): tf.Scalar {
+  if (tensors.length === 0) return tf.scalar(0);
+  const terms = tensors.map((t) => tf.sum(t));
+  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
+}
+
 /** Σ over every tensor of Σ x², as one device scalar (0 for an empty list). */
 export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
   if (tensors.length === 0) return tf.scalar(0);
@@ -85,6 +103,6 @@ export function pickNamed(tensors: NamedTensors, variables: readonly { name: str
  * zeros. Pass `norm` when ‖x‖₂ is already known (e.g. `context.gradNorm()`).
  */
 export function normalizeGlobal(tensors: NamedTensors, rho: tf.Scalar | number, normEpsilon: number, norm?: tf.Scalar): NamedTensors {
-  const scale = tf.div(rho, tf.add(norm ?? globalNorm(tensors), normEpsilon));
-  return mapNamed(tensors, (t) => tf.mul(t, scale));
+  const scale = tf.div(rho, tf.add(norm ?? globalNorm(tensors), normEpsilon)) as tf.Scalar;
+  return mapNamed(tensors, (t) => scaleBy(t, scale));
 }

@@ -213,4 +213,19 @@ describe('the guard on a non-sharp step (one pass; its Σg² comes from the tele
       model.dispose();
     }
   });
+
+  it.each([
+    [false, 0],
+    [true, 1],
+  ])('a huge finite gradient (1e20): telemetry %s → %i skipped (Σg² overflows float32, the plain Σg the guard uses alone does not)', async (telemetry, skippedSteps) => {
+    const model = makeTfLinear(problem);
+    const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(0.1), schedule: never, telemetry, seed: 1 });
+    const before = model.read();
+    step(optimizer, model, () => tf.add(model.loss()(), tf.mul(tf.sum(model.b), 1e20)) as tf.Scalar);
+    expect((await optimizer.telemetry()).skippedSteps).toBe(skippedSteps);
+    const moved = model.read().b.some((value, i) => value !== before.b[i]);
+    expect(moved).toBe(skippedSteps === 0);
+    optimizer.dispose();
+    model.dispose();
+  });
 });

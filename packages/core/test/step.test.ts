@@ -311,7 +311,31 @@ describe('telemetry', () => {
     expect(t.cosine).toBeCloseTo(dot64(g, gAdv) / (norm64(g) * norm64(gAdv)), 5);
     expect(t.rho).toBeCloseTo(rho, 6);
     expect(t).toMatchObject({ sharp: true, sharpFraction: 1, skippedSteps: 0, steps: 1 });
-    expect(optimizer.telemetryTensors().gradNorm?.shape).toEqual([]);
+    const tensors = optimizer.telemetryTensors();
+    expect(tensors.gradNorm?.shape).toEqual([]);
+    for (const key of ['gradNorm', 'epsilonNorm', 'cosine', 'rho'] as const) expect(tensors[key]!.dataSync()[0]).toBeCloseTo(t[key], 6);
+    // Made once per step: the same handles until the next step, new (and the old ones freed) after it.
+    expect(optimizer.telemetryTensors().cosine).toBe(tensors.cosine);
+    const count = tf.memory().numTensors;
+    optimizer.minimize(model.loss(), false, model.variables);
+    expect(tensors.cosine!.isDisposed).toBe(true);
+    expect(tf.memory().numTensors).toBe(count - 4);
+    optimizer.dispose();
+    model.dispose();
+  });
+
+  it('a skipped step keeps the previous step\'s telemetry (selected on the device) and counts itself', async () => {
+    const model = makeTfLinear(problem);
+    const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(0.3) });
+    optimizer.minimize(model.loss([0, 1, 2]), false, model.variables);
+    const first = await optimizer.telemetry();
+    optimizer.minimize(() => tf.mul(model.loss()(), Number.NaN) as tf.Scalar, false, model.variables);
+    const second = await optimizer.telemetry();
+    expect(second).toEqual({ ...first, skippedSteps: 1, steps: 2, lossEvaluations: 4 });
+    optimizer.minimize(model.loss([3, 4, 5]), false, model.variables);
+    const third = await optimizer.telemetry();
+    expect(third.gradNorm).not.toBe(first.gradNorm);
+    expect(third.skippedSteps).toBe(1);
     optimizer.dispose();
     model.dispose();
   });

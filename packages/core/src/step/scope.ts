@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentKind } from '../registry.js';
 import { replaceState, stateTensors } from '../state.js';
-import { sameSignature, shareData } from '../tensor-math.js';
+import { sameSignature, scaleBy, shareData } from '../tensor-math.js';
 import type { ComponentState, NamedTensors } from '../types.js';
 
 /** The optimizer-held states a scope stages against. */
@@ -180,11 +180,12 @@ export class StepScope {
  * next where the step is finite, previous where it is skipped: `next · gate` is NaN everywhere on a
  * skipped step, so an element-wise finiteness test selects. (An element that is non-finite after a
  * finite step keeps its previous value too.) The Select kernel directly: `tf.where` would first
- * broadcast its inputs, a slow Tile on wasm.
+ * broadcast its inputs, a slow Tile on wasm. The selected values are `next`'s own, not the gated
+ * product's.
  */
 export function selectGated(gate: tf.Scalar, next: tf.Tensor, previous: tf.Tensor): tf.Tensor {
-  const gated = tf.mul(next, gate);
-  return tf.engine().runKernel('Select', { condition: tf.isFinite(gated), t: gated, e: previous }) as tf.Tensor;
+  const gated = next.dtype === 'float32' ? scaleBy(next, gate) : tf.mul(next, gate);
+  return tf.engine().runKernel('Select', { condition: tf.isFinite(gated), t: next, e: previous }) as tf.Tensor;
 }
 
 /** Per key: the new value on a finite step, the old one on a skipped step (exactly, for any dtype and value). */

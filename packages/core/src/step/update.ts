@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError } from '../errors.js';
-import { sumOfSquares } from '../tensor-math.js';
+import { elementSum } from '../tensor-math.js';
 import type { NamedTensors } from '../types.js';
 import type { Step } from './context.js';
 import type { Verdict } from './scope.js';
@@ -29,16 +29,18 @@ export function addDecay(grads: NamedTensors, variables: readonly tf.Variable[],
 }
 
 /**
- * One device verdict: are the loss and every element of the update direction finite? (A sum of
- * squares is finite iff every element is, barring |g| above ~1e19, whose square overflows float32.)
- * `squares` is Σ‖direction‖² when already computed. `'throw'` reads it (one scalar) and throws
- * before anything is written; `'ignore'` makes no verdict.
+ * One device verdict: are the loss and every element of the update direction finite? A sum is
+ * finite iff every element is (a NaN or an infinity carries through it; +∞ + −∞ is NaN), barring
+ * float32 overflow of the sum itself. `squares` is Σ‖direction‖² when the telemetry already
+ * computed it (then |g| above ~1e19 counts as non-finite too); otherwise the plain Σ of the
+ * elements is used, one reduction per variable and no squaring pass. `'throw'` reads the verdict
+ * (one scalar) and throws before anything is written; `'ignore'` makes no verdict.
  */
 export function guard(step: Step, loss: tf.Scalar, direction: NamedTensors, squares: tf.Scalar | null): Verdict | null {
   const policy = step.env.settings.onNonFinite;
   if (policy === 'ignore') return null;
   const verdict = step.scope.tidy(() => {
-    const total = tf.add(loss, squares ?? sumOfSquares(Object.values(direction)));
+    const total = tf.add(loss, squares ?? elementSum(Object.values(direction)));
     const ok = tf.cast(tf.isFinite(total), 'float32') as tf.Scalar;
     return { ok, gate: tf.div(ok, ok) as tf.Scalar };
   });

@@ -1,0 +1,49 @@
+// The shared tensor helpers on both of their paths (the cpu backend's matrix-product forms and the
+// element-wise forms every other backend takes), against float64 sums written out here.
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { elementSum, flatDot, globalDot, globalNorm, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
+
+// A second backend with the cpu kernels under another name: the helpers take their generic path there.
+const ALIAS = 'cpu-generic-path';
+tf.registerBackend(ALIAS, () => new (tf.findBackendFactory('cpu')!().constructor as new () => tf.KernelBackend)());
+for (const kernel of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...kernel, backendName: ALIAS });
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const a = [1.5, -2.25, 0.5, 3, -0.75, 2];
+const b = [0.25, 4, -1.5, 0.5, 2.5, -3];
+const dot64 = (x: number[], y: number[]) => x.reduce((sum, v, i) => sum + v * y[i]!, 0);
+
+describe.each(['cpu', ALIAS])('on the %s backend', (backend) => {
+  it('flatDot, sumOfSquares, globalNorm, globalDot and elementSum equal their float64 sums', async () => {
+    await tf.setBackend(backend);
+    expect(tf.getBackend()).toBe(backend);
+    const x = tf.tensor2d(a, [2, 3]);
+    const y = tf.tensor2d(b, [2, 3]);
+    const z = tf.tensor1d([2, -1]);
+    expect(flatDot(x, y).dataSync()[0]).toBeCloseTo(dot64(a, b), 5);
+    expect(sumOfSquares([x, z]).dataSync()[0]).toBeCloseTo(dot64(a, a) + 5, 5);
+    expect(globalNorm({ x, z }).dataSync()[0]).toBeCloseTo(Math.sqrt(dot64(a, a) + 5), 5);
+    expect(globalDot({ x, z }, { x: y }).dataSync()[0]).toBeCloseTo(dot64(a, b), 5);
+    expect(elementSum([x, z]).dataSync()[0]).toBeCloseTo(a.reduce((s, v) => s + v, 0) + 1, 5);
+    expect(elementSum([]).dataSync()[0]).toBe(0);
+    tf.dispose([x, y, z]);
+  });
+
+  it('scaleBy is x·s element by element, keeps the shape, and carries NaN; normalizeGlobal uses it', async () => {
+    await tf.setBackend(backend);
+    const x = tf.tensor2d(a, [3, 2]);
+    const s = tf.scalar(-0.5);
+    const scaled = scaleBy(x, s);
+    expect(scaled.shape).toEqual([3, 2]);
+    expect(Array.from(scaled.dataSync())).toEqual(a.map((v) => v * -0.5));
+    expect(Array.from(scaleBy(x, tf.scalar(Number.NaN)).dataSync()).every(Number.isNaN)).toBe(true);
+    const rho = 0.2;
+    const eps = normalizeGlobal({ x }, rho, 0);
+    const norm = Math.sqrt(dot64(a, a));
+    for (const [i, v] of Array.from(eps.x!.dataSync()).entries()) expect(v).toBeCloseTo((rho * a[i]!) / norm, 6);
+    tf.dispose([x, s, scaled, eps.x!]);
+  });
+});
