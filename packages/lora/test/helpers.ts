@@ -1,6 +1,6 @@
 // Float64 references for a LoRA dense layer, written from the formula
 // y = x·(W₀ + s·AᵀBᵀ) + b (s = α/r, A [r, in], B [out, r]), independently of the code.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { mulberry32 } from '@flatmin/test-kit';
 
 export type Matrix = number[][];
@@ -31,11 +31,6 @@ export const merged64 = (p: LoraParams, s: number): Matrix => add(p.w0, matmul(t
 /** x·(W₀ + s·AᵀBᵀ) + b. */
 export const forward64 = (x: Matrix, p: LoraParams, s: number): Matrix => matmul(x, merged64(p, s)).map((row) => row.map((v, j) => v + p.bias[j]!));
 
-/** mean((y − t)²) over every element. */
-export function mse64(x: Matrix, t: Matrix, p: LoraParams, s: number): number {
-  const y = forward64(x, p, s);
-  return y.flat().reduce((acc, v, k) => acc + (v - t.flat()[k]!) ** 2, 0) / (y.length * y[0]!.length);
-}
 
 /** ∂ mean((y − t)²) / ∂(W₀, A, B, b), from G = ∂L/∂W = (2/(N·out))·xᵀ(y − t): g_A = s(GB)ᵀ, g_B = sGᵀAᵀ. */
 export function mseGrad64(x: Matrix, t: Matrix, p: LoraParams, s: number): LoraParams {
