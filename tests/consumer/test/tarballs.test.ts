@@ -33,6 +33,7 @@ it('packs every published package (each packages/* that is not private)', () => 
     '@flatmin/perturb-friendly',
     '@flatmin/perturb-gradient',
     '@flatmin/perturb-noise',
+    '@flatmin/lora',
     '@flatmin/perturb-sparse',
     '@flatmin/schedule-adaptive',
     '@flatmin/schedule-every-k',
