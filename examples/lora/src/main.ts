@@ -10,9 +10,8 @@ import { useBestBackend } from '@flatmin/backend';
 import { sharpnessAware } from '@flatmin/core';
 import { loadMnist, toTensors } from '@flatmin/example-mnist/dist/data.js';
 import { buildMlp } from '@flatmin/example-mnist/dist/model.js';
-import { loraScope, withLora } from '@flatmin/lora';
+import { flatLoraNoise, loraScope, withLora } from '@flatmin/lora';
 import { gradient } from '@flatmin/perturb-gradient';
-import { filterNoise } from '@flatmin/perturb-noise';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { rotateDataset } from './rotate.js';
@@ -56,7 +55,7 @@ async function main(): Promise<void> {
     'LoRA (Adam)': () => tf.train.adam(3e-3),
     'SAM-LoRA (ρ = 0.05, scope lora)': () => sharpnessAware({ base: tf.train.adam(3e-3), perturbation: gradient({ rho: 0.05 }), scope: loraScope('lora'), seed: SEED }),
     'Flat-LoRA (σ = 0.05, scope origin)': (model) =>
-      sharpnessAware({ base: tf.train.adam(3e-3), perturbation: filterNoise({ gamma: 0.05, perInput: true, totalSteps: steps }), scope: loraScope('origin', { model }), seed: SEED }),
+      sharpnessAware({ base: tf.train.adam(3e-3), perturbation: flatLoraNoise({ sigma: 0.05, totalSteps: steps }), scope: loraScope('origin'), seed: SEED }),
   };
   const rows: string[] = [];
   for (const [name, make] of Object.entries(methods)) {

@@ -15,15 +15,20 @@ export interface LayersLike {
   readonly layers: readonly unknown[];
 }
 
-/** Where frozen parameters come from: a tfjs-layers model, a list of variables, or a function returning one. */
-export type VariableSource = LayersLike | readonly tf.Variable[] | (() => readonly tf.Variable[]);
+/**
+ * Where frozen parameters come from: a tfjs-layers model, a list of variables, or a function
+ * returning one. The function is called at every step with that step's updated variables (what
+ * `minimize` received, trainable ones), so a scope can find the frozen weights that belong to them
+ * (a LoRA layer's W₀ next to its A and B).
+ */
+export type VariableSource = LayersLike | readonly tf.Variable[] | ((update: readonly tf.Variable[]) => readonly tf.Variable[]);
 
 /** A scope that also perturbs frozen parameters (a LoRA base W₀, a frozen backbone). */
 export interface ScopeOptions {
   /**
    * The frozen parameters: a tfjs-layers model (the weights its layers create as parameters,
    * frozen now — never BatchNorm's moving statistics or other non-trainable state), a list of
-   * variables, or a function returning one.
+   * variables, or a function of the step's updated variables returning one.
    */
   frozen: VariableSource;
   /** Also perturb the updated (trainable) variables. Default true. */
@@ -96,14 +101,14 @@ function updateVariables(varList: unknown): tf.Variable[] {
 function perturbedVariables(scope: Scope, update: tf.Variable[]): tf.Variable[] {
   if (scope === 'trainable') return update;
   if (typeof scope === 'function') return update.filter((v) => scope(v));
-  const candidates = [...(scope.trainable === false ? [] : update), ...frozenParameters(scope.frozen)];
+  const candidates = [...(scope.trainable === false ? [] : update), ...frozenParameters(scope.frozen, update)];
   const unique = [...new Set(candidates)];
   return scope.filter === undefined ? unique : unique.filter((v) => scope.filter!(v));
 }
 
 /** The frozen parameters of a source (trainable ones are excluded: they come from `varList`). */
-export function frozenParameters(source: VariableSource): tf.Variable[] {
-  const variables = typeof source === 'function' ? source() : Array.isArray(source) ? source : modelParameters(source as LayersLike);
+export function frozenParameters(source: VariableSource, update: readonly tf.Variable[] = []): tf.Variable[] {
+  const variables = typeof source === 'function' ? source(update) : Array.isArray(source) ? source : modelParameters(source as LayersLike);
   return (variables as tf.Variable[]).filter((v) => v instanceof tf.Variable && !v.trainable && !v.isDisposed);
 }
 

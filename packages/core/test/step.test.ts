@@ -114,6 +114,24 @@ describe('scopes', () => {
     expect(maxRelativeError({ w: result.wt, b: result.b }, expected)).toBeLessThan(1e-5);
   });
 
+  it('{ frozen: (update) => … } is called with the step\'s updated variables and perturbs what it returns', () => {
+    const g = linearGrad64(problem, w0);
+    const normW = Math.sqrt(g.w.flat().reduce((s, v) => s + v * v, 0));
+    const epsW = g.w.map((row) => row.map((v) => (0.2 * v) / (normW + 1e-12)));
+    const gAdv = linearGrad64(problem, { w: w0.w.map((row, i) => row.map((v, j) => v + epsW[i]![j]!)), b: w0.b });
+    const seen: string[][] = [];
+    const result = twoPart((frozen) => ({
+      frozen: (update: readonly tf.Variable[]) => {
+        seen.push(update.map((v) => v.name.split('/').pop()!));
+        return update.some((v) => v.name.endsWith('/wt')) ? [frozen] : [];
+      },
+      trainable: false,
+    }), 0.2);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const names of seen) expect(names.sort()).toEqual(['b', 'wt']);
+    expect(maxRelativeError({ w: result.wt, b: result.b }, axpy(-lr, gAdv, problem.init))).toBeLessThan(1e-5);
+  });
+
   it("a predicate scope selects the perturbed variables ('b' only)", () => {
     const g = linearGrad64(problem, w0);
     const epsB = g.b.map((v) => (0.2 * v) / (Math.hypot(...g.b) + 1e-12));

@@ -21,6 +21,7 @@
  * @packageDocumentation
  */
 export { type Balancedness, type BalancednessOptions, balancedness, type StepCounter } from './balancedness.js';
+export { type FlatLoraNoiseOptions, flatLoraNoise } from './flat-lora-noise.js';
 export { loraLayers } from './layers.js';
 export { ACTIVATIONS, type LoraActivation, LoraDense, type LoraDenseOptions, loraDense } from './lora-dense.js';
 export { type LoraRole, loraRole } from './roles.js';

@@ -8,6 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { FlatminConfigError, type LayersLike, type Scope } from '@flatmin/core';
 import { checkChoice, checkOptions } from '@flatmin/core/kit';
 import { isLayersLike, loraLayers } from './layers.js';
+import type { LoraDense } from './lora-dense.js';
 import { loraLayerOf, loraRole } from './roles.js';
 
 /** The three LoRA scopes. */
@@ -16,10 +17,9 @@ export type LoraScopeKind = 'lora' | 'full' | 'origin';
 /** Options of {@link loraScope}. */
 export interface LoraScopeOptions {
   /**
-   * The model whose LoRA layers are perturbed. Required for `'full'` and `'origin'` (W₀ is frozen,
-   * so it is not among the variables `minimize` receives: it has to come from a model you name);
-   * for `'lora'` it restricts the scope to this model's layers (default: the A and B of every LoRA
-   * layer among the updated variables).
+   * Restrict the scope to this model's LoRA layers. Default: every LoRA layer whose A or B is among
+   * the step's updated variables (for `'full'` and `'origin'`, W₀ is frozen and so not among them:
+   * it is found from its layer's A and B).
    */
   model?: LayersLike;
 }
@@ -42,7 +42,7 @@ const KINDS = ['lora', 'full', 'origin'] as const;
  * base optimizer never sees it. Works with every perturbation (gradient, noise, adaptive, ...).
  *
  * @param kind `'lora'`, `'full'` or `'origin'`; anything else throws a `FlatminConfigError` for `scope`.
- * @param options see {@link LoraScopeOptions} (`model` is required for `'full'` and `'origin'`).
+ * @param options see {@link LoraScopeOptions} (`model` restricts the scope to one model's layers).
  * @returns a core `Scope` (a predicate for `'lora'`, `{ frozen, trainable, filter }` otherwise).
  *
  * @example
@@ -54,7 +54,7 @@ const KINDS = ['lora', 'full', 'origin'] as const;
  *
  * const model = tf.sequential({ layers: [loraDense({ units: 1, rank: 2, inputShape: [4] })] });
  * const samLora = sharpnessAware({ base: tf.train.adam(1e-3), perturbation: gradient({ rho: 0.05 }), scope: loraScope('lora') });
- * const origin = sharpnessAware({ base: tf.train.adam(1e-3), perturbation: gradient({ rho: 0.05 }), scope: loraScope('origin', { model }) });
+ * const origin = sharpnessAware({ base: tf.train.adam(1e-3), perturbation: gradient({ rho: 0.05 }), scope: loraScope('origin') });
  * ```
  */
 export function loraScope(kind: LoraScopeKind, options?: LoraScopeOptions): Scope {
@@ -62,9 +62,6 @@ export function loraScope(kind: LoraScopeKind, options?: LoraScopeOptions): Scop
   const checked = checkOptions(options, ['model'], WHERE);
   const model = checked.model;
   if (model !== undefined && !isLayersLike(model)) throw new FlatminConfigError('model', model, 'a tfjs-layers model', WHERE);
-  if (model === undefined && scope !== 'lora') {
-    throw new FlatminConfigError('model', model, `a tfjs-layers model: loraScope('${scope}') perturbs the frozen W₀, which minimize does not receive; pass loraScope('${scope}', { model })`, WHERE);
-  }
   const inModel = (v: tf.Variable) => {
     if (model === undefined) return true;
     const layer = loraLayerOf(v);
@@ -75,7 +72,12 @@ export function loraScope(kind: LoraScopeKind, options?: LoraScopeOptions): Scop
     return (role === 'lora_A' || role === 'lora_B') && inModel(v);
   };
   if (scope === 'lora') return isFactor;
-  const kernels = () => loraLayers(model!).map((layer) => layer.kernel);
+  // W₀ of each LoRA layer whose A or B this step updates (core passes the updated variables).
+  const kernels = (update: readonly tf.Variable[]) => {
+    const layers = new Set<LoraDense>();
+    for (const v of update) if (isFactor(v)) layers.add(loraLayerOf(v)!);
+    return [...layers].map((layer) => layer.kernel);
+  };
   if (scope === 'origin') return { frozen: kernels, trainable: false, filter: (v) => loraRole(v) === 'kernel' };
   return { frozen: kernels, trainable: true, filter: (v) => loraRole(v) === 'kernel' || isFactor(v) };
 }
