@@ -24,8 +24,8 @@ export interface ModelLike {
   readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor }>;
   /** A forward pass; called with `{ training: false }` (BatchNorm's moving statistics, no dropout). */
   apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: { training?: boolean }): unknown;
-  /** The compiled model's loss functions (the first is used when `loss` is not given). */
-  readonly lossFunctions?: ReadonlyArray<LossOfOutputs>;
+  /** The compiled model's loss (`model.compile({ loss })`: a name or a function; the first of a list), used when `loss` is not given. */
+  readonly loss?: unknown;
 }
 
 /** A held-out batch and the loss to measure on it. */
@@ -52,7 +52,10 @@ function resolveLoss(model: ModelLike, given: unknown, where: string): LossOfOut
     if (!(LOSS_NAMES as readonly string[]).includes(given)) throw new FlatminConfigError('loss', given, `a function (yTrue, yPred) => tf.Tensor or one of ${LOSS_NAMES.map((n) => `'${n}'`).join(', ')}`, where);
     return namedLoss(given as LossName);
   }
-  if (given === undefined && model.lossFunctions !== undefined && model.lossFunctions.length > 0) return model.lossFunctions[0]!;
+  if (given === undefined && model.loss !== undefined) {
+    const compiled = Array.isArray(model.loss) ? model.loss[0] : model.loss;
+    if (typeof compiled === 'function' || typeof compiled === 'string') return resolveLoss(model, compiled, where);
+  }
   throw new FlatminConfigError('loss', given, `a function (yTrue, yPred) => tf.Tensor, one of ${LOSS_NAMES.map((n) => `'${n}'`).join(', ')}, or a compiled model`, where);
 }
 

@@ -94,7 +94,7 @@ export function plotLine(lines: Record<string, Pick<LineResult, 's' | 'loss'>>, 
     mark: { type: 'line', strokeWidth: 2, clip: true },
     encoding: {
       x: { field: 's', type: 'quantitative', title: xTitle, scale: { nice: false, zero: false } },
-      y: { field: 'loss', type: 'quantitative', title: yTitle, scale: { type: log ? 'log' : 'linear', zero: false } },
+      y: { field: 'loss', type: 'quantitative', title: yTitle, scale: log ? { type: 'log' } : { type: 'linear', zero: false } },
       color: { field: 'series', type: 'nominal', title: null, sort: names, scale: { scheme: 'category10' } },
     },
     config: { font: settings.font, legend: { orient: 'top-right', labelFontSize: 12 } },
