@@ -126,7 +126,9 @@ export class Weights {
 
   /** w ← w₀ + offset (a list matching the variables). */
   offsetBy(offset: readonly tf.Tensor[]): void {
-    tf.tidy(() => this.variables.forEach((v, i) => v.assign(tf.add(this.start[i]!, offset[i]!))));
+    tf.tidy(() => {
+      for (const [i, v] of this.variables.entries()) v.assign(tf.add(this.start[i]!, offset[i]!));
+    });
   }
 
   /** The loss at the current point, read to the host. */

@@ -71,7 +71,7 @@ export function finiteDifferenceProduct(loss: () => tf.Scalar, weights: Weights,
     return result;
   } finally {
     tf.dispose([scale.vNorm, scale.h]);
-    weights.variables.forEach((x, i) => x.assign(weights.start[i]!));
+    for (const [i, x] of weights.variables.entries()) x.assign(weights.start[i]!);
   }
 }
 

@@ -30,7 +30,7 @@ describe('lineLandscape', () => {
     const vb = [0.3, -0.3];
     const line = await lineLandscape(loss, [k, b], { direction: [tf.tensor2d(vk, [3, 2]), tf.tensor1d(vb)], normalization: 'none', steps: 9, range: [-0.5, 0.5] });
     expect(line.s).toEqual([-0.5, -0.375, -0.25, -0.125, 0, 0.125, 0.25, 0.375, 0.5]);
-    line.s.forEach((s, i) => expectClose(line.loss[i]!, loss64(K0.map((x, j) => x + s * vk[j]!), B0.map((x, j) => x + s * vb[j]!)), 1e-5));
+    for (const [i, s] of line.s.entries()) expectClose(line.loss[i]!, loss64(K0.map((x, j) => x + s * vk[j]!), B0.map((x, j) => x + s * vb[j]!)), 1e-5);
     expectClose(line.base, loss64(K0, B0), 1e-6);
     expect(line.direction).toBe('given');
     expectBitIdentical([k, b], before);
@@ -42,7 +42,7 @@ describe('lineLandscape', () => {
     const [vk, vb] = line.vector!;
     for (const j of [0, 1]) expectClose(columnNorm(vk!, 2, j), columnNorm(K0, 2, j), 1e-5);
     expectClose(Math.hypot(...vb!), Math.hypot(...B0), 1e-5);
-    line.s.forEach((s, i) => expectClose(line.loss[i]!, loss64(K0.map((x, j) => x + s * vk![j]!), B0.map((x, j) => x + s * vb![j]!)), 1e-5));
+    for (const [i, s] of line.s.entries()) expectClose(line.loss[i]!, loss64(K0.map((x, j) => x + s * vk![j]!), B0.map((x, j) => x + s * vb![j]!)), 1e-5);
     // 'layer': the whole kernel's norm; 'zero' biases: the bias does not move.
     const layer = await lineLandscape(loss, [k, b], { seed: 3, steps: 2, normalization: 'layer', biases: 'zero', keepDirection: true });
     expectClose(Math.hypot(...layer.vector![0]!), Math.hypot(...K0), 1e-5);
@@ -57,7 +57,7 @@ describe('lineLandscape', () => {
     expect(line.s[0]).toBe(-0.5);
     expect(line.s[8]).toBe(1.5);
     expect(line.direction).toBe('interpolation');
-    line.s.forEach((s, i) => expectClose(line.loss[i]!, loss64(K0.map((x, j) => x + s * (k2[j]! - x)), B0.map((x, j) => x + s * (b2[j]! - x))), 1e-5));
+    for (const [i, s] of line.s.entries()) expectClose(line.loss[i]!, loss64(K0.map((x, j) => x + s * (k2[j]! - x)), B0.map((x, j) => x + s * (b2[j]! - x))), 1e-5);
     expectClose(line.loss[2]!, loss64(K0, B0), 1e-6);
     expectClose(line.loss[6]!, loss64(k2, b2), 1e-5);
   });
@@ -88,13 +88,13 @@ describe('surfaceLandscape', () => {
     expect(Math.abs(dot(v1b!, v2b!))).toBeLessThan(1e-5);
     expect(Math.abs(surface.cosine)).toBeLessThan(1e-5);
     expect(surface.loss).toHaveLength(5);
-    surface.b.forEach((bj, j) =>
-      surface.a.forEach((ai, i) => {
+    for (const [j, bj] of surface.b.entries()) {
+      for (const [i, ai] of surface.a.entries()) {
         const kk = K0.map((x, n) => x + ai * v1k![n]! + bj * v2k![n]!);
         const bb = B0.map((x, n) => x + ai * v1b![n]! + bj * v2b![n]!);
         expectClose(surface.loss[j]![i]!, loss64(kk, bb), 1e-5);
-      }),
-    );
+      }
+    }
     expectClose(surface.loss[2]![2]!, surface.base, 1e-7);
     expect(seen).toHaveLength(26);
     expect(seen.at(-1)).toBe(1);
@@ -115,7 +115,7 @@ describe('surfaceLandscape', () => {
       steps: 3,
       range: [-1, 1],
     });
-    surface.b.forEach((bj, j) => surface.a.forEach((ai, i) => expectClose(surface.loss[j]![i]!, loss64(K0.map((x, n) => x + ai * v1[n]! + bj * v2[n]!), B0.map((x) => x + bj)), 1e-5)));
+    for (const [j, bj] of surface.b.entries()) for (const [i, ai] of surface.a.entries()) expectClose(surface.loss[j]![i]!, loss64(K0.map((x, n) => x + ai * v1[n]! + bj * v2[n]!), B0.map((x) => x + bj)), 1e-5);
   });
 
   it('same seed → the same surface; plain JSON; no tensor growth for lines and surfaces', async () => {
