@@ -77,6 +77,21 @@ describe('an npm app with the packed tarballs', () => {
     expectTrained(await runInApp('train.cjs', train(imports)));
   });
 
+  it("@flatmin/landscape measures and draws in the app (vega, and resvg's native binary from its optional dependency), from ESM and CommonJS", async () => {
+    const code = (imports: string) => `${imports}
+async function main() {
+  const w = tf.variable(tf.tensor1d([1, 2]));
+  const line = await lineLandscape(() => tf.sum(tf.square(w)), [w], { steps: 5, seed: 1 });
+  const { svg, png } = await plotLine({ w: line }, { width: 200, height: 150 });
+  console.log(JSON.stringify({ points: line.loss.length, svg: svg.startsWith('<svg'), png: Array.from(png.slice(1, 4)), width: new DataView(png.buffer, png.byteOffset).getUint32(16) }));
+}
+main();
+`;
+    const expected = { points: 5, svg: true, png: [0x50, 0x4e, 0x47], width: 200 };
+    expect(await runInApp('landscape.mjs', code("import * as tf from '@tensorflow/tfjs';\nimport { lineLandscape, plotLine } from '@flatmin/landscape';"))).toEqual(expected);
+    expect(await runInApp('landscape.cjs', code("const tf = require('@tensorflow/tfjs');\nconst { lineLandscape, plotLine } = require('@flatmin/landscape');"))).toEqual(expected);
+  });
+
   it("runs the READMEs' CommonJS blocks (```cjs) as written", async () => {
     const blocks = ['README.md', ...packed.map((p) => join(p.folder, 'README.md'))].flatMap((readme) =>
       [...readFileSync(join(root, readme), 'utf8').matchAll(/```cjs\n([\s\S]*?)```/g)].map((m) => ({ readme, code: m[1]! })),

@@ -28,6 +28,7 @@ it('packs every published package (each packages/* that is not private)', () => 
     '@flatmin/average-ema',
     '@flatmin/backend',
     '@flatmin/core',
+    '@flatmin/landscape',
     '@flatmin/lr-schedule',
     '@flatmin/perturb-adaptive',
     '@flatmin/perturb-friendly',
