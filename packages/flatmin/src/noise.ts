@@ -5,7 +5,7 @@
  */
 import { mix, type SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { type FilterNoiseOptions, type FisherNoiseOptions, filterNoise, fisherNoise, type GaussianOptions, gaussian } from '@flatmin/perturb-noise';
-import { defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
+import { asKey, defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
 
 /** The paper keys of {@link rwp}. */
 export interface RwpKeys extends GaussianOptions {
@@ -99,7 +99,7 @@ export type FlatLoraOptions = MethodSettings & FlatLoraKeys;
 export function flatLora(options: FlatLoraOptions): SharpnessAwareOptimizer {
   const { method, settings } = resolvePreset<FlatLoraKeys>(options, 'flatLora', ['sigma', 'totalSteps']);
   const { sigma, totalSteps } = method;
-  return sharpnessAware({ ...settings, perturbation: filterNoise({ ...defined({ totalSteps }), gamma: given(sigma, 0.05) as number, perInput: true }) });
+  return sharpnessAware({ ...settings, perturbation: asKey('flatLora', 'sigma', 'gamma', () => filterNoise({ ...defined({ totalSteps }), gamma: given(sigma, 0.05) as number, perInput: true })) });
 }
 
 /** The paper keys of {@link marwp}. */

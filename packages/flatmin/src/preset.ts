@@ -97,6 +97,19 @@ export function defined<T extends object>(source: T): { [K in keyof T]?: Exclude
   return Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
+/**
+ * Run a part's factory, reporting its bad `partKey` under the preset's own name for it (ESAM's β is
+ * `randomMask`'s `keep`, Flat-LoRA's σ is `filterNoise`'s `gamma`).
+ */
+export function asKey<T>(preset: string, presetKey: string, partKey: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof FlatminConfigError && error.key === partKey) throw new FlatminConfigError(presetKey, error.value, error.expected, preset);
+    throw error;
+  }
+}
+
 /** What a preset that needs more than `model.fit`'s plain closure checks before and during a step. */
 export interface PresetGuard {
   /** Checked at every `minimize` before the step (e.g. MESA's teacher was built). */

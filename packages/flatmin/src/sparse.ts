@@ -15,7 +15,7 @@ import {
   type SparseOptions,
   sparse,
 } from '@flatmin/perturb-sparse';
-import { defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
+import { asKey, defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
 
 /** The paper keys of {@link ssamF}. */
 export interface SsamFKeys extends FisherMaskOptions, SparseOptions {
@@ -109,7 +109,7 @@ export type EsamOptions = MethodSettings & EsamKeys;
  */
 export function esam(options: EsamOptions): SharpnessAwareOptimizer {
   const { method, settings } = resolvePreset<EsamKeys>(options, 'esam', ['rho', 'beta', 'gamma']);
-  const weights = sparse(gradient(defined({ rho: method.rho })), randomMask(defined({ keep: method.beta })));
+  const weights = sparse(gradient(defined({ rho: method.rho })), asKey('esam', 'beta', 'keep', () => randomMask(defined({ keep: method.beta }))));
   const gamma = given(method.gamma, 0.5);
   if (gamma === 1) return sharpnessAware({ ...settings, perturbation: weights });
   const perturbation = dataSelection(weights, { gamma });
