@@ -2,7 +2,7 @@
 // defaults spelled out: the same config (every component's name and resolved keys) and the same
 // weights, bit for bit, after six steps. The methods move away from the base optimizer; the
 // averager presets step exactly as the base optimizer does and keep a different average.
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { SharpnessAwareOptimizer } from '@flatmin/core';
 import { makeTfLinear, type TfLinear } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
