@@ -43,7 +43,7 @@ export async function packPublished(destination) {
     PUBLISHED.map(async (folder) => {
       const { name, version } = readJson(join(root, folder, 'package.json'));
       await run(file, [...args, 'pack', '--pack-destination', destination], { cwd: join(root, folder) });
-      return { name, version, folder, tarball: join(destination, `${name.slice(1).replace('/', '-')}-${version}.tgz`) };
+      return { name, version, folder, tarball: join(destination, `${name.startsWith('@') ? name.slice(1).replace('/', '-') : name}-${version}.tgz`) };
     }),
   );
 }

@@ -67,12 +67,24 @@ describe('an npm app with the packed tarballs', () => {
     expectTrained(await runInApp('train.mjs', train(imports)));
   });
 
+  it("trains through the unscoped 'flatmin' preset package, whose dependencies on the parts npm resolves", async () => {
+    const imports = [
+      "import * as tf from '@tensorflow/tfjs';",
+      "import { presets, sam } from 'flatmin';",
+      "if (Object.keys(presets).length !== 23) throw new Error('flatmin lists ' + Object.keys(presets).length + ' presets');",
+      // The template's sharpnessAware({ base, perturbation: gradient({ rho }), seed }) as the preset.
+      'const gradient = (options) => options;',
+      'const sharpnessAware = ({ base, perturbation, seed }) => sam({ base, ...perturbation, seed });',
+    ].join('\n');
+    expectTrained(await runInApp('train-flatmin.mjs', train(imports)));
+  });
+
   it('trains from a CommonJS script (require of ESM, Node >= 20.19), and requires every entry point', async () => {
     const imports = [
       "const tf = require('@tensorflow/tfjs');",
       "const { sharpnessAware } = require('@flatmin/core');",
       "const { gradient } = require('@flatmin/perturb-gradient');",
-      "for (const entry of ['@flatmin/core', '@flatmin/core/kit', '@flatmin/perturb-gradient', '@flatmin/backend']) if (Object.keys(require(entry)).length === 0) throw new Error(entry + ' exports nothing');",
+      "for (const entry of ['@flatmin/core', '@flatmin/core/kit', '@flatmin/perturb-gradient', '@flatmin/backend', 'flatmin']) if (Object.keys(require(entry)).length === 0) throw new Error(entry + ' exports nothing');",
     ].join('\n');
     expectTrained(await runInApp('train.cjs', train(imports)));
   });

@@ -40,6 +40,7 @@ it('packs every published package (each packages/* that is not private)', () => 
     '@flatmin/schedule-every-k',
     '@flatmin/schedule-random',
     '@flatmin/schedule-rho',
+    'flatmin',
   ]) {
     expect(names).toContain(name);
   }
