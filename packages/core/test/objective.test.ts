@@ -2,7 +2,7 @@
 // (float64 reference), components that require more than a closure, forward-only evaluations.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { axpy, countHostReads, expectNoTensorGrowth, linearGrad64, linearLoss64, makeLinearProblem, makeTfLinear, maxRelativeError, scale64 } from '@flatmin/test-kit';
+import { axpy, bnClassifier, countHostReads, expectNoTensorGrowth, fitData, linearGrad64, linearLoss64, makeLinearProblem, makeTfLinear, maxRelativeError, movingStatistics, scale64 } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { classSplit, FlatminError, type Perturbation, sharpnessAware } from '../src/index.js';
 import { samPerturbation } from './helpers.js';
@@ -115,6 +115,38 @@ describe("sharpOn: ImbSAM's update", () => {
     const y = tf.tensor2d(problem.y);
     await expect(model.fit(x, y, { epochs: 1, verbose: 0, shuffle: false })).rejects.toThrow(/sharpOn \('tail'\) needs the named loss parts 'tail'.*minimize\(\(\) => classSplit/);
     model.dispose();
+    tf.dispose([x, y]);
+  });
+
+  it('the refusal under model.fit with BatchNorm and a metric leaves nothing behind: weights and moving statistics as before, no tensor beyond tfjs-layers\' own', async () => {
+    // What tfjs-layers' fit itself leaves when an optimizer throws (one tensor in tfjs 4.22): the baseline.
+    class Throwing extends tf.SGDOptimizer {
+      override minimize(): null {
+        throw new Error('refused');
+      }
+    }
+    const plain = bnClassifier();
+    plain.compile({ optimizer: new Throwing(0.1), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const data = fitData(8);
+    const start = tf.memory().numTensors;
+    await expect(plain.fit(data.x, data.y, { epochs: 1, batchSize: 4, verbose: 0, shuffle: false })).rejects.toThrow('refused');
+    const tfjsOwn = tf.memory().numTensors - start;
+    plain.dispose();
+    tf.dispose([data.x, data.y]);
+
+    const model = bnClassifier();
+    const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: samPerturbation(0.05), sharpOn: 'tail' });
+    model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+    const { x, y } = fitData(8);
+    const weights = model.getWeights().map((t) => t.arraySync());
+    const statistics = movingStatistics(model);
+    const before = tf.memory().numTensors;
+    await expect(model.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0, shuffle: false })).rejects.toThrow(FlatminError);
+    expect(tf.memory().numTensors - before).toBe(tfjsOwn);
+    expect(movingStatistics(model)).toEqual(statistics);
+    expect(model.getWeights().map((t) => t.arraySync())).toEqual(weights);
+    model.dispose();
+    optimizer.dispose();
     tf.dispose([x, y]);
   });
 

@@ -11,7 +11,7 @@ import { addNamed, mapNamed, shareData } from '../tensor-math.js';
 import type { NamedTensors, Objective, ObjectiveExtras, ObjectiveOutputs } from '../types.js';
 import type { Step } from './context.js';
 import { ALL, checkRequirements, type NormalizedObjective, type Pick, normalizeObjective, pickScalar } from './objective.js';
-import { type CallMode, noSideEffects, recordSideEffects, undoSideEffects, visibleKeeps } from './sandbox.js';
+import { type CallMode, discardCall, noSideEffects, recordSideEffects, releaseWrites, undoSideEffects, visibleKeeps } from './sandbox.js';
 
 /** One gradient pass: the closure's loss, the gradient of the picked scalar, the closure's extras. */
 export interface Pass {
@@ -38,9 +38,12 @@ export function gradientPass(step: Step, f: Objective, variables: tf.Variable[],
   const earlier = step.seen.get(f) ?? null;
   const visible = earlier === null;
   const effects = noSideEffects();
+  // A component that refuses the closure's outputs fails the step after the visible call ran:
+  // its writes (BatchNorm statistics) are then tracked so that they can be put back.
+  const trackWrites = visible && step.env.requirements.length > 0;
   let captured: NormalizedObjective | null = null;
   const scalar = (): tf.Scalar => {
-    const objective = normalizeObjective(recordSideEffects(f, effects, visible ? 'visible' : sandboxMode(step), earlier?.keeps ?? null));
+    const objective = normalizeObjective(recordSideEffects(f, effects, visible ? 'visible' : sandboxMode(step), earlier?.keeps ?? null, trackWrites));
     checkRequirements(objective, step.env.requirements);
     captured = objective;
     keepObjective(objective);
@@ -49,11 +52,16 @@ export function gradientPass(step: Step, f: Objective, variables: tf.Variable[],
   step.evaluations += 1;
   let value: tf.Scalar;
   let grads: NamedTensors;
+  let failed = true;
   try {
     ({ value, grads } = gradientsOf(scalar, variables));
+    failed = false;
   } finally {
-    if (visible) step.seen.set(f, visibleKeeps(effects));
-    else undoSideEffects(effects, earlier.keeps, earlier.pushed);
+    if (visible && failed) discardCall(effects);
+    else if (visible) {
+      releaseWrites(effects);
+      step.seen.set(f, visibleKeeps(effects));
+    } else undoSideEffects(effects, earlier.keeps, earlier.pushed);
     if (captured !== null) ownObjective(step, captured);
   }
   step.scope.own(value);

@@ -56,8 +56,12 @@ type Assign = (this: tf.Variable, value: tf.Tensor) => void;
  */
 export type CallMode = 'visible' | 'sandbox' | 'writes';
 
-/** Install the recording hooks around one run of `body`; what it did is collected in `effects`. */
-export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: CallMode, earlier: VisibleKeeps | null = null): T {
+/**
+ * Install the recording hooks around one run of `body`; what it did is collected in `effects`.
+ * `trackWrites` also records a visible call's variable writes, so that {@link discardCall} can put
+ * them back if the step fails right after the call (a closure whose outputs a component refuses).
+ */
+export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: CallMode, earlier: VisibleKeeps | null = null, trackWrites = false): T {
   if (mode === 'writes') return recordWrites(body, effects);
   const earlierKeeps = new Set(earlier ?? []);
   const engine = tf.engine() as Engine;
@@ -92,7 +96,7 @@ export function recordSideEffects<T>(body: () => T, effects: SideEffects, mode: 
     }
     return result;
   };
-  if (mode === 'sandbox') {
+  if (mode === 'sandbox' || trackWrites) {
     prototype.assign = function (this: tf.Variable, value: tf.Tensor): void {
       if (!effects.writes.has(this)) effects.writes.set(this, originalKeep.call(engine, shareData(this)));
       originalAssign.call(this, value);
@@ -121,6 +125,28 @@ function recordWrites<T>(body: () => T, effects: SideEffects): T {
   } finally {
     prototype.assign = originalAssign;
   }
+}
+
+/**
+ * Undo a visible call after the step failed (the closure threw, or returned what a component
+ * cannot use): its variable writes (when tracked) get their old values back and every tensor it
+ * kept for the first time is disposed — the caller that would have held them is unwinding.
+ */
+export function discardCall(effects: SideEffects): void {
+  for (const [variable, before] of effects.writes) {
+    if (!variable.isDisposed && variable.dataId !== before.dataId) variable.assign(before);
+    before.dispose();
+  }
+  effects.writes.clear();
+  for (const { tensor, fresh } of effects.kept) if (fresh && !tensor.isDisposed) tensor.dispose();
+  effects.kept.length = 0;
+  effects.pushed.clear();
+}
+
+/** Forget a visible call's tracked writes (it stands: the handles on the old values are freed). */
+export function releaseWrites(effects: SideEffects): void {
+  for (const before of effects.writes.values()) before.dispose();
+  effects.writes.clear();
 }
 
 /** An empty record. */
