@@ -5,6 +5,7 @@
  */
 import { mix, type SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { type FilterNoiseOptions, type FisherNoiseOptions, filterNoise, fisherNoise, type GaussianOptions, gaussian } from '@flatmin/perturb-noise';
+import { flatLoraNoise, mergedScope } from '@flatmin/lora';
 import { asKey, defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
 
 /** The paper keys of {@link rwp}. */
@@ -81,15 +82,18 @@ export interface FlatLoraKeys {
   totalSteps?: number;
 }
 
-/** Options of {@link flatLora}: `sigma` (0.05), `totalSteps`, and the settings (pick the weights with `scope`). */
+/** Options of {@link flatLora}: `sigma` (0.05), `totalSteps`, and the settings (`scope` replaces the default {@link mergedScope}). */
 export type FlatLoraOptions = MethodSettings & FlatLoraKeys;
 
 /**
  * Flat-LoRA — Li, He, Li, Wang, Shang & Huang, "Flat-LoRA: Low-Rank Adaptation over a Flat Loss
- * Landscape", ICML 2025: filter-wise noise scaled by 1/√n (n the layer's input size) and a cosine
- * ramp, one pass per step. `sharpnessAware({ base, perturbation: filterNoise({ gamma: sigma,
- * perInput: true, totalSteps }) })`. Defaults σ = 0.05. The norms are those of the perturbed
- * variables themselves (choose them with `scope`); the merged LoRA weight W₀ + sBA needs a LoRA layer.
+ * Landscape", ICML 2025: noise on the merged weight W₀ + (α/r)BA, filter-wise, scaled by 1/√n (n
+ * the layer's input size) and a cosine ramp, one pass per step. `sharpnessAware({ base,
+ * perturbation: flatLoraNoise({ sigma, totalSteps }), scope: mergedScope() })` from
+ * `@flatmin/lora`: on a LoRA model the noise goes on each LoRA layer's W₀ (A and B are not
+ * perturbed), scaled by the merged weight's norms, and on the plain layers' weights; on a model
+ * without LoRA layers, on every trainable weight (the formula of
+ * `filterNoise({ perInput: true })`). Defaults σ = 0.05.
  *
  * @example
  * ```ts
@@ -99,7 +103,7 @@ export type FlatLoraOptions = MethodSettings & FlatLoraKeys;
 export function flatLora(options: FlatLoraOptions): SharpnessAwareOptimizer {
   const { method, settings } = resolvePreset<FlatLoraKeys>(options, 'flatLora', ['sigma', 'totalSteps']);
   const { sigma, totalSteps } = method;
-  return sharpnessAware({ ...settings, perturbation: asKey('flatLora', 'sigma', 'gamma', () => filterNoise({ ...defined({ totalSteps }), gamma: given(sigma, 0.05) as number, perInput: true })) });
+  return sharpnessAware({ scope: mergedScope(), ...settings, perturbation: flatLoraNoise({ ...defined({ totalSteps }), sigma: given(sigma, 0.05) as number }) });
 }
 
 /** The paper keys of {@link marwp}. */

@@ -6,6 +6,7 @@ import { ema as emaAverager } from '@flatmin/average-ema';
 import { swa as swaAverager } from '@flatmin/average-swa';
 import { swad as swadAverager } from '@flatmin/average-swad';
 import { adaptive, fisher } from '@flatmin/perturb-adaptive';
+import { flatLoraNoise, mergedScope } from '@flatmin/lora';
 import { friendly, varianceSuppressed } from '@flatmin/perturb-friendly';
 import { gradient } from '@flatmin/perturb-gradient';
 import { filterNoise, fisherNoise, gaussian } from '@flatmin/perturb-noise';
@@ -111,7 +112,7 @@ export const rows: Row[] = [
   {
     name: 'flatLora',
     preset: () => presets.flatLora({ base: base(), totalSteps: 10, seed }),
-    hand: () => sharpnessAware({ base: base(), perturbation: filterNoise({ gamma: 0.05, perInput: true, totalSteps: 10 }), seed }),
+    hand: () => sharpnessAware({ base: base(), perturbation: flatLoraNoise({ sigma: 0.05, totalSteps: 10 }), scope: mergedScope(), seed }),
   },
   {
     name: 'marwp',

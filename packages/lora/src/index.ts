@@ -25,5 +25,5 @@ export { type FlatLoraNoiseOptions, flatLoraNoise } from './flat-lora-noise.js';
 export { loraLayers } from './layers.js';
 export { ACTIVATIONS, type LoraActivation, LoraDense, type LoraDenseOptions, loraDense } from './lora-dense.js';
 export { type LoraRole, loraRole } from './roles.js';
-export { type LoraScopeKind, type LoraScopeOptions, loraScope } from './scope.js';
+export { type LoraScopeKind, type LoraScopeOptions, loraScope, mergedScope } from './scope.js';
 export { mergeLora, type WithLoraOptions, withLora } from './with-lora.js';

@@ -81,3 +81,26 @@ export function loraScope(kind: LoraScopeKind, options?: LoraScopeOptions): Scop
   if (scope === 'origin') return { frozen: kernels, trainable: false, filter: (v) => loraRole(v) === 'kernel' };
   return { frozen: kernels, trainable: true, filter: (v) => loraRole(v) === 'kernel' || isFactor(v) };
 }
+
+/**
+ * Flat-LoRA's scope for a model with or without LoRA layers: the W₀ of every LoRA layer whose A or
+ * B the step updates, and every updated variable that is not a LoRA weight (a plain layer's kernel
+ * and bias); never A, B or a LoRA layer's bias. On a LoRA model it is `loraScope('origin')` plus
+ * the plain trainable layers; on a model without LoRA layers, the trainable variables. With
+ * {@link flatLoraNoise} each is scaled by the norms of its merged weight (its own, off LoRA).
+ *
+ * @returns a core `Scope` (`{ frozen, trainable: true, filter }`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { sharpnessAware } from '@flatmin/core';
+ * import { flatLoraNoise, mergedScope } from '@flatmin/lora';
+ *
+ * const optimizer = sharpnessAware({ base: tf.train.adam(1e-3), perturbation: flatLoraNoise({ sigma: 0.05 }), scope: mergedScope() });
+ * ```
+ */
+export function mergedScope(): Scope {
+  const origin = loraScope('origin') as { frozen: (update: readonly tf.Variable[]) => readonly tf.Variable[] };
+  return { frozen: origin.frozen, trainable: true, filter: (v) => loraRole(v) === 'kernel' || loraRole(v) === undefined };
+}

@@ -6,7 +6,7 @@ import { type Perturbation, sharpnessAware } from '@flatmin/core';
 import { filterNoise } from '@flatmin/perturb-noise';
 import { countHostReads, expectConfigError, expectNoTensorGrowth } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
-import { flatLoraNoise, loraDense, loraScope } from '../src/index.js';
+import { flatLoraNoise, loraDense, loraScope, mergedScope } from '../src/index.js';
 import { randomMatrix } from './helpers.js';
 
 const IN = 5;
@@ -115,5 +115,26 @@ describe('flatLoraNoise', () => {
     expectConfigError(() => flatLoraNoise({ totalSteps: 1.5 }), 'totalSteps');
     expectConfigError(() => flatLoraNoise({ sigma: null as never }), 'sigma');
     expectConfigError(() => flatLoraNoise({ gamma: 1 } as never), 'gamma');
+  });
+
+  it('mergedScope: W₀ of the LoRA layers and the plain layers\' weights, never A, B or the LoRA bias; a plain model: every trainable variable', () => {
+    const perturbedBy = (model: tfl.LayersModel) => {
+      const seen: string[] = [];
+      const inner = flatLoraNoise({ sigma: 0.1 });
+      const recording: Perturbation = { ...inner, compute: (context, state) => { seen.push(...context.variables.map((v) => v.name.split('/').pop()!)); return inner.compute(context, state); } };
+      const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: recording, scope: mergedScope(), seed: 1 });
+      const x = tf.tensor2d(X);
+      const y = tf.randomNormal([8, 1], 0, 1, 'float32', 3);
+      optimizer.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor) as tf.Scalar, false, model.trainableWeights.map((w) => w.read() as tf.Variable));
+      tf.dispose([x, y]);
+      optimizer.dispose();
+      return seen.sort();
+    };
+    const withHead = tfl.sequential({ layers: [loraDense({ units: OUT, rank: R, inputShape: [IN] }), tfl.layers.dense({ units: 1 })] });
+    expect(perturbedBy(withHead)).toEqual(['bias', 'kernel', 'kernel']);
+    withHead.dispose();
+    const plain = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [IN] }), tfl.layers.dense({ units: 1 })] });
+    expect(perturbedBy(plain)).toEqual(['bias', 'bias', 'kernel', 'kernel']);
+    plain.dispose();
   });
 });
