@@ -19,5 +19,5 @@
  */
 export { type EmaAverager, type EmaOptions, ema } from './ema.js';
 export { averagedEvaluation, type AveragedEvaluationOptions, type EvaluatingModel } from './evaluation.js';
-export { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
+export type { AttachModel, AttachTarget, StandaloneAverager, StandaloneCallbackOptions } from '@flatmin/core/kit';
 export { type LossFunction, type MesaAverager, type MesaModels, type MesaOptions, mesa } from './mesa.js';

@@ -7,11 +7,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type AveragerContext, type ComponentState, FlatminError } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
+import { attachAverager, checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
 import type { EmaAverager } from './ema.js';
 import { averagesOf, emaStep } from './ema-step.js';
 import { checkBoolean, checkDecay } from './options.js';
-import { attachAverager } from './standalone.js';
 import { buildTeacher, syncTeacher, type TeacherLink, teacherLogits } from './teacher.js';
 
 /**

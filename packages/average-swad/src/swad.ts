@@ -7,9 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Averager, type AveragerHandle, type ComponentState, FlatminError, type FitCallbackHooks, type NamedTensors } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
+import { type AttachTarget, attachAverager, checkNumber, checkOptions, registerComponent, type StandaloneAverager } from '@flatmin/core/kit';
 import { addWeights, applyActions, averagedSlots, meanOf } from './device.js';
-import { attachAverager, type AverageTarget, type StandaloneAverager } from './standalone.js';
 import { decodeValley, stateOf, sumsOf } from './state.js';
 import { afterUpdate, EMPTY_VALLEY, observe, type Valley, type ValleySettings, windowOf } from './valley.js';
 
@@ -53,7 +52,7 @@ export interface SwadAverager extends Averager {
    * Use SWAD next to any tfjs optimizer (no SAM needed): a handle whose `update()` is called after
    * each optimizer step, or whose `callback()` does it in `model.fit`.
    */
-  attach(target: AverageTarget): StandaloneAverager;
+  attach(target: AttachTarget): StandaloneAverager;
 }
 
 const KEYS = ['nConverge', 'nTolerance', 'toleranceRatio', 'evaluateEvery'] as const;

@@ -137,7 +137,7 @@ describe('standalone next to tf.train.adam', () => {
       LOSSES,
     );
     expect(averager.window()).toEqual({ start: 13, end: 22 });
-    expect(handle.updates).toBe(36);
+    expect(handle.steps).toBe(36);
     const before = flat(m);
     handle.apply();
     expect(handle.applied).toBe(true);
