@@ -76,7 +76,11 @@ const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
  * compile the training model with {@link MesaAverager.loss}, and attach the averager
  * (`sharpnessAware({ averager })`, or `attach(student)` with its `callback()` next to any
  * optimizer). After each update the teacher's weights become the new averages; its BatchNorm
- * statistics are the student's, and it runs in inference mode.
+ * statistics are the student's, and it runs in inference mode. The teacher is part of the saved
+ * state: its weights are the averages (saved by the optimizer's or the handle's `getWeights`) and
+ * the student's statistics, so after `setWeights` (of a fresh optimizer or handle, with the
+ * student's weights restored and `teach(student)` called on it) the teacher is rebuilt from them
+ * at once and an interrupted run resumes exactly.
  *
  * @param options see {@link MesaOptions}; invalid values throw a `FlatminConfigError` naming the key.
  *
@@ -118,6 +122,10 @@ export function mesa(options?: MesaOptions): MesaAverager {
       return next;
     },
     averaged: averagesOf,
+    // setWeights restored the averages (optimizer or standalone handle): the teacher follows at once.
+    restored: (state: ComponentState) => {
+      if (link !== null) syncTeacher(link, averagesOf(state));
+    },
     attach: (target) => attachAverager(averager, target),
     trajectoryLoss,
     loss: (base) => (yTrue, yPred) => {
