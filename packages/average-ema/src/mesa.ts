@@ -11,6 +11,7 @@ import { attachAverager, checkNumber, checkOptions, registerComponent } from '@f
 import type { EmaAverager } from './ema.js';
 import { averagesOf, emaStep } from './ema-step.js';
 import { checkBoolean, checkDecay } from './options.js';
+import { trajectoryKL } from './kl.js';
 import { buildTeacher, syncTeacher, type TeacherLink, teacherLogits } from './teacher.js';
 
 /**
@@ -57,12 +58,6 @@ export interface MesaAverager extends EmaAverager {
 const WHERE = 'mesa';
 const KNOWN_KEYS = ['decay', 'lambda', 'tau', 'warmup'] as const;
 
-/** The identity whose gradient is zero. */
-const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const x = args[0] as tf.Tensor;
-  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
-}) as (x: tf.Tensor) => tf.Tensor;
-
 /**
  * MESA, "Memory-Efficient Sharpness-Aware" training (Du, Zhou, Feng, Tan & Goh, NeurIPS 2022,
  * "Sharpness-Aware Training for Free"): an EMA of the weights (as {@link ema}: the first update
@@ -104,13 +99,7 @@ export function mesa(options?: MesaOptions): MesaAverager {
   const settings = { decay, warmup };
   let link: TeacherLink | null = null;
 
-  const trajectoryLoss = (studentLogits: tf.Tensor, teacher: tf.Tensor): tf.Scalar =>
-    tf.tidy(() => {
-      const logQ = tf.logSoftmax(tf.div(studentLogits, tau));
-      const logP = tf.logSoftmax(tf.div(stopGradient(teacher), tau));
-      const kl = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1);
-      return tf.mul(tf.mean(kl), lambda * tau * tau) as tf.Scalar;
-    });
+  const trajectoryLoss = (studentLogits: tf.Tensor, teacher: tf.Tensor): tf.Scalar => trajectoryKL(studentLogits, teacher, lambda, tau);
 
   const averager: MesaAverager = {
     kind: 'averager',
