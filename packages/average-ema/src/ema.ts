@@ -5,10 +5,9 @@
  * @module
  */
 import type { Averager, AveragerContext, ComponentState } from '@flatmin/core';
-import { checkOptions, registerComponent } from '@flatmin/core/kit';
+import { type AttachTarget, attachAverager, checkOptions, registerComponent, type StandaloneAverager } from '@flatmin/core/kit';
 import { averagesOf, emaStep } from './ema-step.js';
 import { checkBoolean, checkDecay } from './options.js';
-import { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
 
 /**
  * Options of {@link ema}.
@@ -29,7 +28,7 @@ export interface EmaOptions {
 /** The averager {@link ema} makes: an {@link Averager} that also attaches to a model or variables without `sharpnessAware`. */
 export interface EmaAverager extends Averager {
   /** A standalone handle over `target` (a model, variables, or a function returning them), for any tfjs optimizer. */
-  attach(target: AverageTarget): StandaloneAverager;
+  attach(target: AttachTarget): StandaloneAverager;
 }
 
 const WHERE = 'ema';

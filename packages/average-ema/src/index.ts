@@ -1,7 +1,8 @@
 /**
  * `@flatmin/average-ema`: an exponential moving average of the weights (`ema`, with timm's
  * warmup) and MESA (Du, Zhou, Feng, Tan & Goh, NeurIPS 2022, "Sharpness-Aware Training for
- * Free"): the EMA model as a teacher and its trajectory loss λτ²·KL. Each averager works
+ * Free"): the EMA model as a teacher and its trajectory loss λτ²·KL, and SAF (`saf`, the same
+ * loss against the network's own outputs Ẽ epochs back, for custom loops). Each averager works
  * attached to `sharpnessAware({ averager })`, standalone next to any tfjs optimizer
  * (`ema().attach(model)`), and as a `model.fit` callback.
  *
@@ -19,5 +20,6 @@
  */
 export { type EmaAverager, type EmaOptions, ema } from './ema.js';
 export { averagedEvaluation, type AveragedEvaluationOptions, type EvaluatingModel } from './evaluation.js';
-export { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
+export type { AttachModel, AttachTarget, StandaloneAverager, StandaloneCallbackOptions } from '@flatmin/core/kit';
 export { type LossFunction, type MesaAverager, type MesaModels, type MesaOptions, mesa } from './mesa.js';
+export { type SafOptions, type SafTrajectory, saf } from './saf.js';

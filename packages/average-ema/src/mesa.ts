@@ -7,11 +7,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type AveragerContext, type ComponentState, FlatminError } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
+import { attachAverager, checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
 import type { EmaAverager } from './ema.js';
 import { averagesOf, emaStep } from './ema-step.js';
 import { checkBoolean, checkDecay } from './options.js';
-import { attachAverager } from './standalone.js';
+import { trajectoryKL } from './kl.js';
 import { buildTeacher, syncTeacher, type TeacherLink, teacherLogits } from './teacher.js';
 
 /**
@@ -58,12 +58,6 @@ export interface MesaAverager extends EmaAverager {
 const WHERE = 'mesa';
 const KNOWN_KEYS = ['decay', 'lambda', 'tau', 'warmup'] as const;
 
-/** The identity whose gradient is zero. */
-const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const x = args[0] as tf.Tensor;
-  return { value: tf.clone(x), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
-}) as (x: tf.Tensor) => tf.Tensor;
-
 /**
  * MESA, "Memory-Efficient Sharpness-Aware" training (Du, Zhou, Feng, Tan & Goh, NeurIPS 2022,
  * "Sharpness-Aware Training for Free"): an EMA of the weights (as {@link ema}: the first update
@@ -77,7 +71,11 @@ const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
  * compile the training model with {@link MesaAverager.loss}, and attach the averager
  * (`sharpnessAware({ averager })`, or `attach(student)` with its `callback()` next to any
  * optimizer). After each update the teacher's weights become the new averages; its BatchNorm
- * statistics are the student's, and it runs in inference mode.
+ * statistics are the student's, and it runs in inference mode. The teacher is part of the saved
+ * state: its weights are the averages (saved by the optimizer's or the handle's `getWeights`) and
+ * the student's statistics, so after `setWeights` (of a fresh optimizer or handle, with the
+ * student's weights restored and `teach(student)` called on it) the teacher is rebuilt from them
+ * at once and an interrupted run resumes exactly.
  *
  * @param options see {@link MesaOptions}; invalid values throw a `FlatminConfigError` naming the key.
  *
@@ -101,13 +99,7 @@ export function mesa(options?: MesaOptions): MesaAverager {
   const settings = { decay, warmup };
   let link: TeacherLink | null = null;
 
-  const trajectoryLoss = (studentLogits: tf.Tensor, teacher: tf.Tensor): tf.Scalar =>
-    tf.tidy(() => {
-      const logQ = tf.logSoftmax(tf.div(studentLogits, tau));
-      const logP = tf.logSoftmax(tf.div(stopGradient(teacher), tau));
-      const kl = tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1);
-      return tf.mul(tf.mean(kl), lambda * tau * tau) as tf.Scalar;
-    });
+  const trajectoryLoss = (studentLogits: tf.Tensor, teacher: tf.Tensor): tf.Scalar => trajectoryKL(studentLogits, teacher, lambda, tau);
 
   const averager: MesaAverager = {
     kind: 'averager',
@@ -119,6 +111,10 @@ export function mesa(options?: MesaOptions): MesaAverager {
       return next;
     },
     averaged: averagesOf,
+    // setWeights restored the averages (optimizer or standalone handle): the teacher follows at once.
+    restored: (state: ComponentState) => {
+      if (link !== null) syncTeacher(link, averagesOf(state));
+    },
     attach: (target) => attachAverager(averager, target),
     trajectoryLoss,
     loss: (base) => (yTrue, yPred) => {

@@ -30,5 +30,6 @@ export {
   type UpdateBatchNormOptions,
   updateBatchNorm,
 } from './batch-norm.js';
-export { type AttachTarget, attachAverager, evaluateAveraged, type ModelLike, type StandaloneAverager, type StandaloneCallbackOptions } from './standalone.js';
+export type { AttachModel, AttachTarget, StandaloneAverager, StandaloneCallbackOptions } from '@flatmin/core/kit';
+export { evaluateAveraged } from './evaluate-averaged.js';
 export { type AttachableAverager, type SwaOptions, swa, swaAverages } from './swa.js';

@@ -5,8 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Averager, AveragerContext, ComponentState, NamedTensors } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent, variableKey } from '@flatmin/core/kit';
-import { type AttachTarget, attachAverager, type StandaloneAverager } from './standalone.js';
+import { type AttachTarget, attachAverager, checkNumber, checkOptions, registerComponent, type StandaloneAverager, variableKey } from '@flatmin/core/kit';
 
 /** Options of {@link swa}. */
 export interface SwaOptions {

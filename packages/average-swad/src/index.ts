@@ -5,5 +5,5 @@
  *
  * @packageDocumentation
  */
-export { type AverageTarget, attachAverager, type StandaloneAverager } from './standalone.js';
+export type { AttachModel, AttachTarget, StandaloneAverager, StandaloneCallbackOptions } from '@flatmin/core/kit';
 export { type SwadAverager, type SwadOptions, type SwadWindow, swad } from './swad.js';

@@ -7,9 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Averager, type AveragerHandle, type ComponentState, FlatminError, type FitCallbackHooks, type NamedTensors } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
+import { type AttachTarget, attachAverager, checkNumber, checkOptions, registerComponent, type StandaloneAverager } from '@flatmin/core/kit';
 import { addWeights, applyActions, averagedSlots, meanOf } from './device.js';
-import { attachAverager, type AverageTarget, type StandaloneAverager } from './standalone.js';
 import { decodeValley, stateOf, sumsOf } from './state.js';
 import { afterUpdate, EMPTY_VALLEY, observe, type Valley, type ValleySettings, windowOf } from './valley.js';
 
@@ -47,13 +46,17 @@ export interface SwadAverager extends Averager {
    * It takes effect at the next update, or at once for `apply()` and {@link SwadAverager.window}.
    */
   observeValidation(loss: number): void;
-  /** t_s and t_e so far, in update counts (`end: null` while open, `start: null` before convergence). */
+  /**
+   * t_s and t_e so far, in update counts (`end: null` while open, `start: null` before convergence):
+   * the committed state's window (also right after `setWeights` restored one) plus the evaluations
+   * given since the last update.
+   */
   window(): SwadWindow;
   /**
    * Use SWAD next to any tfjs optimizer (no SAM needed): a handle whose `update()` is called after
    * each optimizer step, or whose `callback()` does it in `model.fit`.
    */
-  attach(target: AverageTarget): StandaloneAverager;
+  attach(target: AttachTarget): StandaloneAverager;
 }
 
 const KEYS = ['nConverge', 'nTolerance', 'toleranceRatio', 'evaluateEvery'] as const;
@@ -137,9 +140,11 @@ export function swad(options?: SwadOptions): SwadAverager {
     },
     window: () => windowOf(advance(seen).valley),
     attach: (target) => attachAverager(component, target),
+    // setWeights (the optimizer's or a standalone handle's) replaced the state: window() reads it at once.
+    restored: (state: ComponentState) => {
+      syncFrom(state);
+    },
   };
-  // The standalone handle tells us when setWeights replaced the state (window() reads it).
-  Object.defineProperty(component, 'restored', { value: (state: ComponentState) => syncFrom(state), enumerable: false });
   const syncFrom = (state: ComponentState): Valley => {
     seen = decodeValley(state);
     return seen;

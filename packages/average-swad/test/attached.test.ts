@@ -91,6 +91,33 @@ describe('attached to sharpnessAware', () => {
     second.dispose();
   });
 
+  it.each([
+    ['mid-valley (9 evaluations: converged, open)', 9],
+    ['after the window ended (all 18 evaluations)', 18],
+  ] as const)('window() right after setWeights, before any step, is the saved one: %s', async (_title, evaluations) => {
+    const m = makeTfLinear(problem);
+    const a = swad();
+    const first = sharpnessAware({ base: tf.train.sgd(0.05), perturbation: gradient({ rho: 0.05 }), averager: a });
+    trainObserving(() => first.minimize(m.loss(), false, m.variables), (l) => a.observeValidation(l), m, LOSSES.slice(0, evaluations));
+    first.minimize(m.loss(), false, m.variables); // the last evaluation reaches the state
+    // By hand (window.test.ts, e_k = 2k): t_s = e_6 + 1 = 13; t_e = e_11 = 22 once evaluation 17 is in.
+    const expected = evaluations === 18 ? { start: 13, end: 22 } : { start: 13, end: null };
+    expect(a.window()).toEqual(expected);
+    const saved = (await first.getWeights()).map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));
+    const b = swad();
+    const second = sharpnessAware({ base: tf.train.sgd(0.05), perturbation: gradient({ rho: 0.05 }), averager: b });
+    expect(b.window()).toEqual({ start: null, end: null });
+    await second.setWeights(saved);
+    expect(b.window()).toEqual(expected);
+    // An evaluation after the restore still counts (it waits for the next update, as always).
+    b.observeValidation(100);
+    second.minimize(m.loss(), false, m.variables);
+    expect(b.window().start).toBe(13);
+    for (const w of saved) w.tensor.dispose();
+    for (const o of [first, second]) o.dispose();
+    m.dispose();
+  });
+
   it('leaks no tensors over 100 steps with evaluations, and reads nothing from the device in a step', async () => {
     const m = makeTfLinear(problem);
     const averager = swad({ nConverge: 2, nTolerance: 2 });
@@ -137,7 +164,7 @@ describe('standalone next to tf.train.adam', () => {
       LOSSES,
     );
     expect(averager.window()).toEqual({ start: 13, end: 22 });
-    expect(handle.updates).toBe(36);
+    expect(handle.steps).toBe(36);
     const before = flat(m);
     handle.apply();
     expect(handle.applied).toBe(true);

@@ -1,7 +1,8 @@
 /**
  * `@flatmin/core/kit`: what a component author needs besides the interfaces — config checks that
  * name the bad key, state bookkeeping and encoding, global named-tensor math, the component
- * registry (for `getConfig`/`fromConfig`), and the seeded random source.
+ * registry (for `getConfig`/`fromConfig`), the seeded random source, and `attachAverager` (an
+ * averager by itself next to any tfjs optimizer: the handle behind an averager factory's `attach`).
  *
  * @example
  * ```ts
@@ -22,6 +23,14 @@
  *
  * @packageDocumentation
  */
+export {
+  type AttachModel,
+  type AttachOptions,
+  type AttachTarget,
+  attachAverager,
+  type StandaloneAverager,
+  type StandaloneCallbackOptions,
+} from './attach-averager.js';
 export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRange } from './errors.js';
 export { type GeneratorState, SeededRandom, seedState } from './random.js';
 export { type Component, type ComponentFactory, type ComponentKind, COMPONENT_KINDS, lookupComponent, registerComponent } from './registry.js';

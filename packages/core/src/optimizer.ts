@@ -249,10 +249,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     return [...this.exported];
   }
 
-  /** Restore what {@link getWeights} saved (the tensors are copied: the caller keeps ownership). */
+  /** Restore what {@link getWeights} saved (the tensors are copied: the caller keeps ownership); the averager's `restored` hook then sees its restored state. */
   override async setWeights(weightValues: NamedWeight[]): Promise<void> {
     this.assertUsable();
     this.pendingNames = await importWeights(this.base, this.store, weightValues);
+    this.averagerState?.component.restored?.(this.store.states.averager);
   }
 
   /** A JSON config from which {@link SharpnessAwareOptimizer.fromConfig} rebuilds the optimizer (a predicate or model `scope` is not serializable). */
@@ -303,6 +304,8 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     if (this.pendingNames === null) return;
     renameState(this.store, this.pendingNames, variables);
     this.pendingNames = null;
+    // The averager saw the restored state under the saved names; show it the re-keyed one.
+    this.averagerState?.component.restored?.(this.store.states.averager);
   }
 
   private disposeRhoScalars(): void {

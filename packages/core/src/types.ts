@@ -276,6 +276,17 @@ export interface Averager extends ComponentBase {
   averaged(state: ComponentState): NamedTensors;
   /** Optional extra `model.fit` callback hooks (SWAD reads the validation loss here). */
   callbackHooks?(handle: AveragerHandle): FitCallbackHooks;
+  /**
+   * Optional: called outside any step when the averager's committed state was replaced from
+   * outside a step, so a component can see it without waiting for the next update (SWAD's
+   * `window()`; MESA's teacher, whose weights mirror the averages). Attached, the optimizer calls it
+   * right after `setWeights` (per-variable keys still under the saved variable names) and once
+   * more before the next step, after re-keying the state onto that step's variables (they differ
+   * after `tf.loadLayersModel`); a standalone handle (`attachAverager`) calls it once after its
+   * `setWeights`, keys already re-keyed. Read `state`; do not keep or dispose its tensors (they
+   * are the optimizer's). Not called after ordinary steps: `update`'s result is the new state.
+   */
+  restored?(state: ComponentState): void;
 }
 
 /** The subset of tfjs-layers' `CustomCallbackArgs` flatmin uses (plain functions: no tfjs-layers import needed). */
