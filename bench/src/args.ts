@@ -159,6 +159,14 @@ Flags:
                    targets use; the other is reported next to it
   --help           show this text
 
+Targets (ratio to the base, median of the per-round paired ratios):
+  LookSAM k=5      ≤ 1.25 (floor 1 + 1/k = 1.2)
+  RST p=0.5        ≤ 1.55, the issue's fixed limit (nominal floor 1 + p = 1.5); and, because the
+                   seeded draws of the timed window need not give a fraction of p, the same
+                   allowance over the floor of what was drawn: per round ratio − (1 + that block's
+                   sharp fraction), median ≤ +0.05. The drawn fraction is printed.
+  AE-SAM           the ratio of the total times ≤ 1 + its measured sharp fraction + 0.05
+
 Exits 0 whether the targets pass or not (it is a report), 2 on bad flags.
 `;
 
