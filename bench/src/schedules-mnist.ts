@@ -7,7 +7,11 @@
  * loop (`model.fit`, no shuffling: the pool is already in a fixed seeded order) are the demo's
  * (`examples/mnist`). The seed sets the initial weights and the optimizer's generator (RST's draws).
  *
- * Writes the numbers to bench/results/schedules-mnist.json. `--help` lists the flags.
+ * `--looksam-sweep` runs LookSAM's α ∈ {0, 0.1, 0.3, 0.7} × granularity {'global', 'tensor'} at
+ * k = 5 (next to SGD and SAM) instead of the default methods.
+ *
+ * Writes the numbers to bench/results/schedules-mnist.json (the sweep: schedules-mnist-looksam.json).
+ * `--help` lists the flags.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients model.fit needs
@@ -32,13 +36,31 @@ interface Method {
   readonly schedule: null | ((totalSteps: number) => Schedule | undefined);
 }
 
-const METHODS: readonly Method[] = [
+const DEFAULT_METHODS: readonly Method[] = [
   { key: 'sgd', label: 'SGD', description: `tf.train.sgd(${MNIST_DEFAULTS.lr})`, schedule: null },
   { key: 'sam', label: 'SAM', description: `gradient({ rho: ${MNIST_DEFAULTS.rho} }), every step sharp`, schedule: () => undefined },
   { key: 'lookSam', label: 'LookSAM k=5', description: 'everyK({ k: 5 }) (α 0.7)', schedule: () => everyK({ k: 5 }) },
   { key: 'lookSamA0', label: 'ref: k=5 α=0', description: 'everyK({ k: 5, alpha: 0 }): LookSAM without reusing the sharpness component (plain every-k SAM), a reference', schedule: () => everyK({ k: 5, alpha: 0 }) },
   { key: 'rst', label: 'RST p=0.5', description: 'randomly({ p: 0.5 })', schedule: () => randomly({ p: 0.5 }) },
   { key: 'aeSam', label: 'AE-SAM', description: 'adaptivePolicy({ totalSteps: epochs × batches per epoch }) (δ 0.9, λ₁ −1, λ₂ 1)', schedule: (totalSteps) => adaptivePolicy({ totalSteps }) },
+];
+
+/**
+ * `--looksam-sweep`: LookSAM's α × granularity at k = 5, next to SGD and SAM. α = 0 keeps no state
+ * (both granularities are the same optimizer), so it runs once.
+ */
+const LOOKSAM_SWEEP: readonly Method[] = [
+  DEFAULT_METHODS[0]!,
+  DEFAULT_METHODS[1]!,
+  { key: 'a0', label: 'α=0', description: 'everyK({ k: 5, alpha: 0 }): plain every-k SAM (no reuse; the granularity does not apply)', schedule: () => everyK({ k: 5, alpha: 0 }) },
+  ...[0.1, 0.3, 0.7].flatMap((alpha) =>
+    (['global', 'tensor'] as const).map((granularity) => ({
+      key: `a${alpha}-${granularity}`,
+      label: `α=${alpha} ${granularity}`,
+      description: `everyK({ k: 5, alpha: ${alpha}, granularity: '${granularity}' })`,
+      schedule: () => everyK({ k: 5, alpha, granularity }),
+    })),
+  ),
 ];
 
 /** Progress bars go nowhere: one line per run is printed instead. */
@@ -75,6 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function run(options: MnistOptions): Promise<void> {
+  const METHODS = options.looksamSweep ? LOOKSAM_SWEEP : DEFAULT_METHODS;
   const backend = await selectBackend(options.backend);
   const stepsPerEpoch = Math.ceil(options.train / options.batch);
   const totalSteps = stepsPerEpoch * options.epochs;
@@ -123,7 +146,7 @@ async function run(options: MnistOptions): Promise<void> {
         }
         runs.push(result);
         console.log(
-          `  seed ${seed} ${method.label.padEnd(12)} test acc ${(100 * result.testAccuracy).toFixed(2)} %  train loss ${result.trainLoss.toFixed(4)}  sharp ${result.sharpSteps}/${result.steps}  ` +
+          `  seed ${seed} ${method.label.padEnd(14)} test acc ${(100 * result.testAccuracy).toFixed(2)} %  train loss ${result.trainLoss.toFixed(4)}  sharp ${result.sharpSteps}/${result.steps}  ` +
             `${result.seconds.toFixed(1)} s  (${((performance.now() - started) / 1000).toFixed(0)} s since the start)`,
         );
       }
@@ -174,7 +197,7 @@ async function run(options: MnistOptions): Promise<void> {
   );
   console.log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
-  writeResults('schedules-mnist.json', {
+  writeResults(options.looksamSweep ? 'schedules-mnist-looksam.json' : 'schedules-mnist.json', {
     date: new Date().toISOString(),
     machine: machineInfo(),
     source,

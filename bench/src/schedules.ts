@@ -10,7 +10,9 @@
  *                  median of the per-round paired ratios (min–max)
  *   floor          1 + the sharp fraction: LookSAM 1 + 1/k = 1.2, RST 1 + p = 1.5, AE-SAM 1 + its
  *                  measured sharp fraction (per round, from the host counters)
- *   targets        LookSAM ≤ 1.25, RST ≤ 1.55, AE-SAM ≤ its floor + 0.05
+ *   targets        LookSAM ≤ 1.25; RST ≤ 1.55 (the issue's fixed limit) and, since its seeded draws
+ *                  need not give p = 0.5 in the timed window, ratio − (1 + the drawn fraction)
+ *                  ≤ 0.05 per round (median); AE-SAM ≤ its floor + 0.05 on the total
  *   evaluations    loss-closure calls per step over the timed steps (1 + sharp fraction)
  *   host reads     backend readSync/read calls during 5 counted steps (AE-SAM: 1 by design)
  *
@@ -40,8 +42,13 @@ const WARMUP_STEPS = 5;
 /** Steps of each variant while host reads are counted. */
 const COUNT_STEPS = 5;
 
-/** The limits on the ratio to the base (AE-SAM: its measured floor plus this allowance). */
-export const TARGETS = { lookSam: 1.25, rst: 1.55, aeSamOverFloor: 0.05 } as const;
+/**
+ * The limits on the ratio to the base. `rst` is the issue's fixed limit for p = 0.5 (its nominal
+ * floor 1.5 + 0.05); `rstOverDrawnFloor` is the same allowance over the floor of the fraction RST's
+ * seeded draws actually gave (per round: ratio − (1 + that block's fraction)); AE-SAM: its measured
+ * floor plus `aeSamOverFloor`.
+ */
+export const TARGETS = { lookSam: 1.25, rst: 1.55, rstOverDrawnFloor: 0.05, aeSamOverFloor: 0.05 } as const;
 
 type Key = 'base' | 'sam' | 'plain' | 'lookSam' | 'lookSamA0' | 'rst' | 'aeSam';
 
@@ -133,6 +140,8 @@ function buildVariants(loss: () => tf.Scalar, variables: tf.Variable[], totalSte
 interface Check {
   readonly backend: string;
   readonly key: Key;
+  /** What is compared: the ratio, the total ratio, or the ratio over the drawn floor. */
+  readonly quantity: string;
   readonly target: string;
   readonly limit: number;
   readonly measured: number;
@@ -284,11 +293,17 @@ async function runBackend(requested: BackendName, options: ScheduleOptions, tota
 
   const checks: Check[] = [];
   for (const r of rows) {
-    const check = (target: string, limit: number, measured: number) => checks.push({ backend, key: r.key, target, limit, measured, pass: measured <= limit });
-    if (r.key === 'lookSam') check(`≤ ${TARGETS.lookSam}`, TARGETS.lookSam, r.ratio.value);
-    else if (r.key === 'rst') check(`≤ ${TARGETS.rst}`, TARGETS.rst, r.ratio.value);
+    const check = (quantity: string, target: string, limit: number, measured: number) => checks.push({ backend, key: r.key, quantity, target, limit, measured, pass: measured <= limit });
+    if (r.key === 'lookSam') check('× base', `≤ ${TARGETS.lookSam}`, TARGETS.lookSam, r.ratio.value);
+    else if (r.key === 'rst') {
+      // The issue's fixed limit assumes the nominal fraction p; the seeded draws of the timed window
+      // gave r.sharpFraction.timed, whose own floor may already be above it. So also: the excess over
+      // the floor of what was drawn, per round (each block's own fraction), with the same allowance.
+      check('× base', `≤ ${TARGETS.rst} (fixed; drawn floor ${r.floor.measured.toFixed(3)})`, TARGETS.rst, r.ratio.value);
+      check('− drawn floor', `≤ +${TARGETS.rstOverDrawnFloor}`, TARGETS.rstOverDrawnFloor, r.excessOverFloor.value);
+    }
     // AE-SAM: the run's total time against 1 + the run's sharp fraction (its sharp steps bunch up at the start).
-    else if (r.key === 'aeSam') check(`total ≤ floor + ${TARGETS.aeSamOverFloor} = ${(r.floor.measured + TARGETS.aeSamOverFloor).toFixed(3)}`, r.floor.measured + TARGETS.aeSamOverFloor, r.ratio.ofTotals);
+    else if (r.key === 'aeSam') check('total × base', `≤ floor + ${TARGETS.aeSamOverFloor} = ${(r.floor.measured + TARGETS.aeSamOverFloor).toFixed(3)}`, r.floor.measured + TARGETS.aeSamOverFloor, r.ratio.ofTotals);
   }
 
   console.log(
@@ -310,7 +325,7 @@ async function runBackend(requested: BackendName, options: ScheduleOptions, tota
         { header: 'result' },
       ],
       rows.map((r, i) => {
-        const check = checks.find((c) => c.key === r.key);
+        const mine = checks.filter((c) => c.key === r.key);
         return [
           r.label,
           ms(r.secondsPerStep.median),
@@ -324,13 +339,24 @@ async function runBackend(requested: BackendName, options: ScheduleOptions, tota
           i <= 1 ? '' : r.predictedFromSam.value.toFixed(3),
           r.evaluationsPerStep.toFixed(2),
           readsPerStep(r.hostReads, COUNT_STEPS),
-          check?.target ?? '',
-          check === undefined ? '' : check.pass ? 'PASS' : 'FAIL',
+          mine.map((c) => (mine.length > 1 ? `${c.quantity} ${c.target}` : c.target)).join('; '),
+          mine.map((c) => (c.pass ? 'PASS' : 'FAIL')).join(' / '),
         ];
       }),
     ),
   );
   const readsOff = rows.filter((r) => r.hostReads.step / COUNT_STEPS !== r.hostReads.expectedPerStep);
+  const rst = rows.find((r) => r.key === 'rst')!;
+  console.log(
+    `RST's draws: ${Math.round(rst.sharpFraction.timed * timedSteps)} of ${timedSteps} timed steps sharp (fraction ${rst.sharpFraction.timed.toFixed(3)}, p = ${P}; ` +
+      `per block ${min(rst.sharpFraction.perRound).toFixed(1)}–${max(rst.sharpFraction.perRound).toFixed(1)}), so its floor in this window is ${rst.floor.measured.toFixed(3)}` +
+      (rst.floor.measured > TARGETS.rst ? `, above the fixed limit ${TARGETS.rst}: that check cannot pass on this draw` : ''),
+  );
+  console.log(`checks (${backend}):`);
+  for (const c of checks) {
+    const measured = c.quantity === '− drawn floor' ? signed(c.measured, 3) : c.measured.toFixed(3);
+    console.log(`  ${c.pass ? 'PASS' : 'FAIL'}  ${rows.find((r) => r.key === c.key)!.label}: ${c.quantity} ${measured} ${c.target}`);
+  }
   console.log(`host reads: ${readsOff.length === 0 ? 'as designed for every variant (AE-SAM 1 per step, the others 0)' : `unexpected for ${readsOff.map((r) => r.label).join(', ')}`}`);
 
   for (const variant of variants) variant.dispose();
@@ -347,11 +373,21 @@ function printSummary(entries: readonly BackendEntry[], clock: 'cpu' | 'wall'): 
   const rows = SPECS.map((spec) => {
     const first = entries[0]?.variants.find((v) => v.key === spec.key);
     const cells = [spec.label, first === undefined ? '' : spec.key === 'aeSam' ? '1 + measured' : first.floor.nominal.toFixed(2)];
-    cells.push(spec.key === 'lookSam' ? `≤ ${TARGETS.lookSam}` : spec.key === 'rst' ? `≤ ${TARGETS.rst}` : spec.key === 'aeSam' ? `≤ floor + ${TARGETS.aeSamOverFloor}` : '');
+    cells.push(
+      spec.key === 'lookSam'
+        ? `≤ ${TARGETS.lookSam}`
+        : spec.key === 'rst'
+          ? `≤ ${TARGETS.rst}; − drawn floor ≤ +${TARGETS.rstOverDrawnFloor}`
+          : spec.key === 'aeSam'
+            ? `≤ floor + ${TARGETS.aeSamOverFloor}`
+            : '',
+    );
     for (const entry of entries) {
       const r = entry.variants.find((v) => v.key === spec.key)!;
-      const check = entry.checks.find((c) => c.key === spec.key);
-      cells.push(spec.key === 'base' ? '1' : r.ratio.value.toFixed(3), spec.key === 'base' ? '1' : r.ratio.ofTotals.toFixed(3), r.sharpFraction.timed.toFixed(3), check === undefined ? '' : `${check.pass ? 'PASS' : 'FAIL'}${spec.key === 'aeSam' ? ` (≤ ${check.limit.toFixed(3)})` : ''}`);
+      const mine = entry.checks.filter((c) => c.key === spec.key);
+      const verdict = (c: Check) =>
+        `${c.pass ? 'PASS' : 'FAIL'}${spec.key === 'aeSam' ? ` (≤ ${c.limit.toFixed(3)})` : c.quantity === '− drawn floor' ? ` (${signed(c.measured, 3)})` : ''}`;
+      cells.push(spec.key === 'base' ? '1' : r.ratio.value.toFixed(3), spec.key === 'base' ? '1' : r.ratio.ofTotals.toFixed(3), r.sharpFraction.timed.toFixed(3), mine.map(verdict).join(' / '));
     }
     return cells;
   });

@@ -11,8 +11,8 @@ const build = (options?: unknown): Schedule => everyK(options as EveryKOptions);
 runFactoryInputSuite({
   name: 'everyK',
   factory: build,
-  keys: ['k', 'alpha', 'granularity'],
-  valid: { k: 3, alpha: 0.5, granularity: 'tensor' },
+  keys: ['k', 'alpha', 'granularity', 'restartEvery'],
+  valid: { k: 3, alpha: 0.5, granularity: 'tensor', restartEvery: 7 },
   invalid: [
     ['k', { k: 0 }],
     ['k', { k: null }],
@@ -20,6 +20,8 @@ runFactoryInputSuite({
     ['alpha', { alpha: null }],
     ['granularity', { granularity: 'layer' }],
     ['granularity', { granularity: null }],
+    ['restartEvery', { restartEvery: 0 }],
+    ['restartEvery', { restartEvery: null }],
   ],
   kind: 'schedule',
 });
@@ -49,7 +51,11 @@ describe('everyK(): every range of the issue, refused naming the key, the value 
     ['granularity', { granularity: 'layer' }, /'global', 'tensor'/],
     ['granularity', { granularity: 'Global' }, /'global', 'tensor'/],
     ['granularity', { granularity: 1 }, /'global', 'tensor'/],
-    ['K', { K: 5 }, /known keys: k, alpha, granularity/],
+    ['restartEvery', { restartEvery: 0 }, /an integer >= 1/],
+    ['restartEvery', { restartEvery: 2.5 }, /an integer >= 1/],
+    ['restartEvery', { restartEvery: Number.POSITIVE_INFINITY }, /an integer >= 1/],
+    ['restartEvery', { restartEvery: '63' }, /an integer >= 1/],
+    ['K', { K: 5 }, /known keys: k, alpha, granularity, restartEvery/],
   ];
   it.each(cases)('%s: %j', (key, options, range) => {
     const error = refusal(options);
@@ -71,7 +77,7 @@ describe('defaults, what each setting builds, and the config round trip', () => 
     const schedule = everyK();
     expect(schedule.kind).toBe('schedule');
     expect(schedule.name).toBe('everyK');
-    expect(schedule.config).toEqual({ k: 5, alpha: 0.7, granularity: 'global' });
+    expect(schedule.config).toEqual({ k: 5, alpha: 0.7, granularity: 'global' }); // no restartEvery: the counter never restarts
     expect(schedule.needsGradient).toBe(true);
     expect(typeof schedule.observe).toBe('function');
     expect(typeof schedule.adjust).toBe('function');
@@ -84,7 +90,11 @@ describe('defaults, what each setting builds, and the config round trip', () => 
     expect(schedule.needsGradient).toBeUndefined();
   });
 
-  const rows: Schedule[] = [everyK({ k: 7, alpha: 0.25, granularity: 'tensor' }), everyK({ k: 1 }), everyK({ alpha: 0 })];
+  it('restartEvery is in the config when given', () => {
+    expect(everyK({ restartEvery: 63 }).config).toEqual({ k: 5, alpha: 0.7, granularity: 'global', restartEvery: 63 });
+  });
+
+  const rows: Schedule[] = [everyK({ k: 7, alpha: 0.25, granularity: 'tensor' }), everyK({ k: 1 }), everyK({ alpha: 0 }), everyK({ k: 3, granularity: 'tensor', restartEvery: 63 })];
   it.each(rows.map((s) => [JSON.stringify(s.config), s] as const))('%s: the registry rebuilds it from its JSON config', (_label, original) => {
     const factory = lookupComponent('schedule', 'everyK');
     expect(factory).toBeDefined();

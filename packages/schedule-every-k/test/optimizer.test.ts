@@ -43,6 +43,17 @@ runOptimizerSuite('everyK() through sharpnessAware', [
     reference: { steps: 5, expected: (p) => lookSam64(p, 5, { k: 3, alpha: 1.5, granularity: 'global', rho, lr }) },
   },
   {
+    // The public ports' variant: per tensor, the counter restarting every 4 steps (an epoch of 4
+    // batches), so t = 4 is sharp again (t = 0, 3, 4 in five steps; without the restart 0 and 3).
+    name: "k 3, α 0.7, 'tensor', restartEvery 4 (the ports' per-epoch counter)",
+    make: make(everyK({ k: 3, alpha: 0.7, granularity: 'tensor', restartEvery: 4 })),
+    reference: { steps: 5, expected: (p) => lookSam64(p, 5, { k: 3, alpha: 0.7, granularity: 'tensor', rho, lr, restartEvery: 4 }) },
+    badConfigs: [
+      { key: 'restartEvery', make: () => everyK({ restartEvery: 0 }) },
+      { key: 'restartEvery', make: () => everyK({ restartEvery: 1.5 }) },
+    ],
+  },
+  {
     name: "k 3, α 0.7, 'tensor' on momentum",
     make: make(everyK({ k: 3, alpha: 0.7, granularity: 'tensor' }), () => tf.train.momentum(lr, 0.9)),
   },
@@ -71,6 +82,12 @@ describe('the references discriminate', () => {
     for (let i = 0; i < runs.length; i += 1) {
       for (let j = i + 1; j < runs.length; j += 1) expect(maxRelativeError(runs[i]!, runs[j]!)).toBeGreaterThan(1e-4);
     }
+  });
+
+  it('the restart matters: k 3 restarting every 4 steps is at least 1e-4 from k 3 without a restart after five steps', () => {
+    const restarted = lookSam64(problem, 5, { k: 3, alpha: 0.7, granularity: 'tensor', rho, lr, restartEvery: 4 });
+    const plain = lookSam64(problem, 5, { k: 3, alpha: 0.7, granularity: 'tensor', rho, lr });
+    expect(maxRelativeError(restarted, plain)).toBeGreaterThan(1e-4);
   });
 
   it('the reused steps matter: the defaults after five steps differ from after one by more than the tolerance', () => {

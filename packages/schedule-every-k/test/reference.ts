@@ -21,6 +21,8 @@ export interface LookSamParameters {
   granularity: 'global' | 'tensor';
   rho: number;
   lr: number;
+  /** The counter restarts every this many steps (absent: never). */
+  restartEvery?: number;
 }
 
 /** g_v = g_adv − (g·g_adv/‖g‖²) g, over all variables together or per variable. */
@@ -42,17 +44,19 @@ function reused(g: Parts, gv: Parts, alpha: number, granularity: 'global' | 'ten
 }
 
 /**
- * LookSAM with SGD: step t (from 0) is sharp when t mod k = 0 (SAM's update, and g_v is stored);
+ * LookSAM with SGD: step t (from 0) is sharp when t mod k = 0 — (t mod restartEvery) mod k = 0
+ * when the counter restarts — (SAM's update, and g_v is stored);
  * the other steps take g + α (‖g‖/‖g_v‖) g_v, or plain g with no g_v yet or α = 0.
  */
-export function lookSam64(problem: LinearProblem, steps: number, { k, alpha, granularity, rho, lr }: LookSamParameters): LinearParams {
+export function lookSam64(problem: LinearProblem, steps: number, { k, alpha, granularity, rho, lr, restartEvery }: LookSamParameters): LinearParams {
   let w = parts(problem.init);
   let gv: Parts | null = null;
   const grad = (x: Parts) => parts(linearGrad64(problem, params(x, problem.init)));
   for (let t = 0; t < steps; t += 1) {
     const g = grad(w);
     let direction: Parts;
-    if (t % k === 0) {
+    const counter = restartEvery === undefined ? t : t % restartEvery;
+    if (counter % k === 0) {
       const scale = rho / norm(g);
       const gAdv = grad(w.map((wi, i) => combine(wi, g[i]!, scale)));
       gv = sharpness(g, gAdv, granularity);

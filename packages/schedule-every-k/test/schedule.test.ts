@@ -68,6 +68,19 @@ describe('decisions, ρ and loss evaluations, step by step', () => {
     expect(optimizer.lossEvaluations).toBe(21 + 7);
   });
 
+  it('restartEvery 4, k = 3 over 21 steps: sharp when (t mod 4) mod 3 = 0 (t = 0, 3 of every 4), written out by hand', async () => {
+    const { model, optimizer } = setup(everyK({ k: 3, alpha: 0.7, restartEvery: 4 }));
+    const expected = [1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1].map(Boolean);
+    const seen: boolean[] = [];
+    for (let t = 0; t < expected.length; t += 1) {
+      optimizer.minimize(model.loss(), false, model.variables);
+      seen.push((await optimizer.telemetry()).sharp);
+    }
+    expect(seen).toEqual(expected);
+    expect(optimizer.sharpSteps).toBe(11);
+    expect(optimizer.lossEvaluations).toBe(21 + 11);
+  });
+
   it('k = 5, 10 steps: 12 loss evaluations (the non-sharp steps really cost one pass)', () => {
     const { model, optimizer } = setup(everyK({ k: 5 }));
     for (let t = 0; t < 10; t += 1) optimizer.minimize(model.loss(), false, model.variables);
@@ -127,6 +140,26 @@ describe('degenerate settings, bit for bit', () => {
     });
     expect(runs[0]).toEqual(runs[1]);
     expect(runs[0]!.evaluations).toBe(7 + 3);
+  });
+
+  it('restartEvery a multiple of k (6, k = 3) is no restart at all: the same weights and evaluations as without it (13 steps)', () => {
+    const runs = [everyK({ k: 3, alpha: 0.7, restartEvery: 6 }), everyK({ k: 3, alpha: 0.7 })].map((schedule) => {
+      const { model, optimizer } = setup(schedule, { base: tf.train.momentum(lr, 0.9) });
+      for (let t = 0; t < 13; t += 1) optimizer.minimize(model.loss(t % 2 === 0 ? [0, 1, 2, 3] : [4, 5, 6, 7]), false, model.variables);
+      return { params: model.read(), evaluations: optimizer.lossEvaluations };
+    });
+    expect(runs[0]).toEqual(runs[1]);
+    expect(runs[0]!.evaluations).toBe(13 + 5);
+  });
+
+  it('restartEvery 1 is SAM exactly: every step sharp, the same weights as no schedule (5 steps)', () => {
+    const runs = [everyK({ k: 3, alpha: 0.7, restartEvery: 1 }), undefined].map((schedule) => {
+      const { model, optimizer } = setup(schedule);
+      for (let t = 0; t < 5; t += 1) optimizer.minimize(model.loss(t % 2 === 0 ? [0, 1, 2, 3] : [4, 5, 6, 7]), false, model.variables);
+      return { params: model.read(), evaluations: optimizer.lossEvaluations };
+    });
+    expect(runs[0]).toEqual(runs[1]);
+    expect(runs[0]!.evaluations).toBe(10);
   });
 
   it('α > 0 does change the reusing steps (the two runs above would not be equal with α = 0.7)', () => {
