@@ -53,6 +53,17 @@ export async function opCosts(variables: readonly tf.Variable[], repetitions: nu
         return tf.scatterND(tf.expandDims(indices, 1), tf.ones([k]), [total]);
       },
     },
+    {
+      key: 'topkThreshold',
+      label: `the same mask as a threshold: unsorted tf.topk → its min t (the k-th largest), then |w| ≥ t per variable`,
+      perStep: '1× per refresh (every 5 steps) fisherMask (since the threshold refresh)',
+      run: () => {
+        const k = Math.round(total / 2);
+        const scores = variables.map((v) => tf.abs(v));
+        const t = tf.tidy(() => tf.min(tf.topk(tf.concat(scores.map((s) => tf.reshape(s, [-1]))), k, false).values));
+        return scores.map((s) => tf.cast(tf.greaterEqual(s, t), 'float32'));
+      },
+    },
   ];
   const results: OpCost[] = [];
   for (const op of ops) {
