@@ -57,19 +57,22 @@ const F = new Float64Array(LAYERS);
 export function fillNormal(out: Float32Array, seed: number): void {
   // splitmix32 → the four sfc32 words.
   let s = seed >>> 0;
-  const words = [0, 0, 0, 0].map(() => {
+  const state = new Int32Array(4);
+  for (let w = 0; w < 4; w += 1) {
     s = (s + 0x9e3779b9) >>> 0;
     let z = Math.imul(s ^ (s >>> 16), 0x85ebca6b);
     z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return (z ^ (z >>> 16)) | 0;
-  });
-  let a = words[0]!;
-  let b = words[1]!;
-  let c = words[2]!;
-  let d = words[3]!;
+    state[w] = z ^ (z >>> 16);
+  }
+  // The hot loop keeps the generator in locals (no closure captures them, so they stay in
+  // registers); the rare slow path gets them through `state`.
+  let a = state[0]!;
+  let b = state[1]!;
+  let c = state[2]!;
+  let d = state[3]!;
   const length = out.length;
   for (let n = 0; n < length; n += 1) {
-    // sfc32, inlined: the fast path is this and one compare.
+    // sfc32, inlined: the fast path is this, one compare and one multiply.
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -77,43 +80,63 @@ export function fillNormal(out: Float32Array, seed: number): void {
     c = (((c << 21) | (c >>> 11)) + t) | 0;
     const i = t & (LAYERS - 1);
     const j = t >> 7; // signed, in [−2²⁴, 2²⁴)
-    if ((j < 0 ? -j : j) < K[i]!) {
+    if (Math.abs(j) < K[i]!) {
+      // Math.abs, not a sign test: the sign is random, so a branch on it is mispredicted half the time.
       out[n] = j * W[i]!;
       continue;
     }
-    out[n] = slowPath(j, i);
+    state[0] = a;
+    state[1] = b;
+    state[2] = c;
+    state[3] = d;
+    out[n] = slowPath(j, i, state);
+    a = state[0]!;
+    b = state[1]!;
+    c = state[2]!;
+    d = state[3]!;
   }
+}
 
-  // The rare draws: another 32 bits per uniform from the same stream.
-  function uniform(): number {
-    const t = (((a + b) | 0) + d) | 0;
-    d = (d + 1) | 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) | 0;
-    c = (((c << 21) | (c >>> 11)) + t) | 0;
-    return ((t >>> 0) + 0.5) / 4294967296; // in (0, 1)
-  }
-  function slowPath(first: number, layer: number): number {
-    let j = first;
-    let i = layer;
-    for (;;) {
-      if ((j < 0 ? -j : j) < K[i]!) return j * W[i]!;
-      const x = j * W[i]!;
-      if (i === 0) {
-        // The tail beyond R (Marsaglia's exponential rejection).
-        let tx: number;
-        let ty: number;
-        do {
-          tx = -Math.log(uniform()) / R;
-          ty = -Math.log(uniform());
-        } while (ty + ty < tx * tx);
-        return j > 0 ? R + tx : -R - tx;
-      }
-      if (F[i]! + uniform() * (F[i - 1]! - F[i]!) < Math.exp(-0.5 * x * x)) return x;
-      const u = (uniform() * 4294967296) | 0; // a fresh 32-bit draw
-      i = u & (LAYERS - 1);
-      j = u >> 7;
+/** The next sfc32 word of `state` (advanced in place). */
+function nextWord(state: Int32Array): number {
+  const a = state[0]!;
+  const b = state[1]!;
+  const c = state[2]!;
+  const d = state[3]!;
+  const t = (((a + b) | 0) + d) | 0;
+  state[3] = (d + 1) | 0;
+  state[0] = b ^ (b >>> 9);
+  state[1] = (c + (c << 3)) | 0;
+  state[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+  return t;
+}
+
+/** A uniform in (0, 1) from the next word of `state`. */
+function uniform(state: Int32Array): number {
+  return ((nextWord(state) >>> 0) + 0.5) / 4294967296;
+}
+
+/** The ziggurat's rare draws: the wedge test, the tail beyond R, and fresh draws when one is rejected. */
+function slowPath(first: number, layer: number, state: Int32Array): number {
+  let j = first;
+  let i = layer;
+  for (;;) {
+    if ((j < 0 ? -j : j) < K[i]!) return j * W[i]!;
+    const x = j * W[i]!;
+    if (i === 0) {
+      // The tail beyond R (Marsaglia's exponential rejection).
+      let tx: number;
+      let ty: number;
+      do {
+        tx = -Math.log(uniform(state)) / R;
+        ty = -Math.log(uniform(state));
+      } while (ty + ty < tx * tx);
+      return j > 0 ? R + tx : -R - tx;
     }
+    if (F[i]! + uniform(state) * (F[i - 1]! - F[i]!) < Math.exp(-0.5 * x * x)) return x;
+    const u = nextWord(state);
+    i = u & (LAYERS - 1);
+    j = u >> 7;
   }
 }
 
