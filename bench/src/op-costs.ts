@@ -4,6 +4,7 @@
  * be put in % of a base step.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { normalDraws } from '@flatmin/perturb-noise';
 import { settle } from './measure.js';
 import { median } from './stats.js';
 
@@ -29,6 +30,12 @@ export async function opCosts(variables: readonly tf.Variable[], repetitions: nu
       label: `tf.randomNormal for every variable (${total} values: one ε draw)`,
       perStep: '1× gaussian/filterNoise/fisherNoise/RWP, k× worstOfK',
       run: () => variables.map((v) => tf.randomNormal(v.shape, 0, 1, 'float32', seed++)),
+    },
+    {
+      key: 'normalDraws',
+      label: `normalDraws: the same draw as one seeded host buffer (sfc32 + ziggurat), one tensor per variable from its view`,
+      perStep: '1× gaussian/filterNoise/fisherNoise/RWP, k× worstOfK (since the one-buffer draws)',
+      run: () => normalDraws(seed++, variables.map((v) => v.shape)),
     },
     {
       key: 'perturbRestore',
