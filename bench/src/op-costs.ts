@@ -4,6 +4,7 @@
  * be put in % of a base step.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { normalDraws } from '@flatmin/perturb-noise';
 import { settle } from './measure.js';
 import { median } from './stats.js';
 
@@ -31,6 +32,12 @@ export async function opCosts(variables: readonly tf.Variable[], repetitions: nu
       run: () => variables.map((v) => tf.randomNormal(v.shape, 0, 1, 'float32', seed++)),
     },
     {
+      key: 'normalDraws',
+      label: `normalDraws: the same draw as one seeded host buffer (sfc32 + ziggurat), one tensor per variable from its view`,
+      perStep: '1× gaussian/filterNoise/fisherNoise/RWP, k× worstOfK (since the one-buffer draws)',
+      run: () => normalDraws(seed++, variables.map((v) => v.shape)),
+    },
+    {
       key: 'perturbRestore',
       label: 'w ← w + ε and back, every variable (one forward-only evaluation’s bookkeeping)',
       perStep: 'k× worstOfK',
@@ -51,6 +58,17 @@ export async function opCosts(variables: readonly tf.Variable[], repetitions: nu
         const k = Math.round(total / 2);
         const indices = tf.topk(tf.abs(flat), k).indices;
         return tf.scatterND(tf.expandDims(indices, 1), tf.ones([k]), [total]);
+      },
+    },
+    {
+      key: 'topkThreshold',
+      label: `the same mask as a threshold: unsorted tf.topk → its min t (the k-th largest), then |w| ≥ t per variable`,
+      perStep: '1× per refresh (every 5 steps) fisherMask (since the threshold refresh)',
+      run: () => {
+        const k = Math.round(total / 2);
+        const scores = variables.map((v) => tf.abs(v));
+        const t = tf.tidy(() => tf.min(tf.topk(tf.concat(scores.map((s) => tf.reshape(s, [-1]))), k, false).values));
+        return scores.map((s) => tf.cast(tf.greaterEqual(s, t), 'float32'));
       },
     },
   ];

@@ -17,6 +17,7 @@
  */
 export { filterNorms, filterSize, filterSums } from './filters.js';
 export { type GaussianOptions, gaussian } from './gaussian.js';
+export { fillNormal, normalDraws } from './normal.js';
 export { NOISE_SCALES, type NoiseScale, noiseScale, scaledNoise } from './scale.js';
 export { type FilterNoiseOptions, filterNoise } from './filter-noise.js';
 export { type FisherNoiseOptions, fisherNoise } from './fisher-noise.js';

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors, RandomSource } from '@flatmin/core';
 import { filterNorms } from './filters.js';
+import { normalDraws } from './normal.js';
 
 /** How the standard deviation of the noise follows the weights. */
 export type NoiseScale = 'standard' | 'matrix' | 'element' | 'filter';
@@ -45,7 +46,8 @@ export function noiseScale(w: tf.Tensor, scale: NoiseScale, sigma: tf.Scalar | n
 }
 
 /**
- * ε = Z ⊙ S for every variable, Z drawn from `random` (one draw per variable, in the order of
+ * ε = Z ⊙ S for every variable, Z standard normal from one seed of `random` ({@link normalDraws}: one
+ * host buffer for all the variables, in the order of
  * `variables`), S = `scaleOf(variable)`.
  *
  * @param variables the perturbed variables, in the optimizer's stable order.
@@ -65,6 +67,20 @@ export function noiseScale(w: tf.Tensor, scale: NoiseScale, sigma: tf.Scalar | n
  */
 export function scaledNoise(variables: readonly tf.Variable[], random: RandomSource, scaleOf: (variable: tf.Variable) => tf.Tensor): NamedTensors {
   const epsilon: NamedTensors = {};
-  for (const variable of variables) epsilon[variable.name] = tf.mul(random.normal(variable.shape), scaleOf(variable));
+  const z = normalDraws(random.nextSeed(), variables.map((v) => v.shape));
+  variables.forEach((variable, i) => {
+    epsilon[variable.name] = tf.mul(z[i]!, trailing(scaleOf(variable)));
+  });
   return epsilon;
+}
+
+/**
+ * A per-filter scale of shape [1, …, 1, out] as [out]: the same broadcast (trailing axes align), but
+ * the cpu backend multiplies a [.., out] tensor by an [out] one in its plain loop, and by a
+ * [1, …, 1, out] one through per-element index arithmetic, ~10× slower (measured: 19 ms against
+ * 1.8 ms for a 784×256 kernel).
+ */
+function trailing(scale: tf.Tensor): tf.Tensor {
+  const shape = scale.shape;
+  return shape.length >= 2 && shape.slice(0, -1).every((d) => d === 1) ? tf.reshape(scale, [shape[shape.length - 1]!]) : scale;
 }

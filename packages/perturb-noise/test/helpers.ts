@@ -5,16 +5,22 @@ import type { NamedTensors, PerturbationContext } from '@flatmin/core';
 import { SeededRandom } from '@flatmin/core/kit';
 import { type LinearParams, type LinearProblem, flatten, linearGrad64, linearLoss64, unflatten } from '@flatmin/test-kit';
 import { expect } from 'vitest';
+import { fillNormal } from '../src/normal.js';
 
 export type Scale = 'standard' | 'matrix' | 'element' | 'filter';
 
-/** Standard-normal draws of the optimizer's generator for `seed`: one tensor per shape, in order (host values). */
+/**
+ * The standard-normal draws one noise draw of the optimizer makes: one seed from its generator, then
+ * the package's one-buffer generator over all the shapes, in order (host values).
+ */
 export function draws(random: SeededRandom, shapes: readonly (readonly number[])[]): number[][] {
-  return shapes.map((shape) => {
-    const t = random.normal(shape);
-    const values = Array.from(t.dataSync());
-    t.dispose();
-    return values;
+  const sizes = shapes.map((shape) => shape.reduce((a: number, b: number) => a * b, 1));
+  const buffer = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+  fillNormal(buffer, random.nextSeed());
+  let offset = 0;
+  return sizes.map((size) => {
+    offset += size;
+    return Array.from(buffer.subarray(offset - size, offset));
   });
 }
 

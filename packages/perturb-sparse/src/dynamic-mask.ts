@@ -59,7 +59,7 @@ const MASK = 'mask';
  * - r_t = `dropRate`·(1 + cos(π·min(t, T)/T))/2 with T = `totalSteps` (t the optimizer's step);
  *   without `totalSteps`, r_t = `dropRate`.
  *
- * Everything stays on the device (`tf.topk` + scatter, no threshold, no host read); the mask is
+ * Everything stays on the device (unsorted `tf.topk` + scatter, no threshold, no host read); the mask is
  * saved per variable (`name:mask`, float32 0/1) with the step of the last refresh.
  *
  * @param options see {@link DynamicMaskOptions}; a bad value throws a `FlatminConfigError` naming the key.
@@ -106,11 +106,14 @@ export function dynamicMask(options?: DynamicMaskOptions): Mask {
       if (present.length === 0) {
         masks = [];
       } else if (stored === null || typeof last !== 'number') {
-        masks = splitFlat(topIndicator(context.random.uniformTensor([total]) as tf.Tensor1D, kept), shapes);
+        masks = tf.tidy(() => splitFlat(topIndicator(context.random.uniformTensor([total]) as tf.Tensor1D, kept), shapes));
         next[REFRESHED_AT] = context.step;
       } else if (context.step - last >= updateEvery) {
         const count = Math.min(Math.round(rateAt(context.step) * kept), total - kept);
-        masks = count === 0 ? stored : splitFlat(dropAndGrow(concatFlat(stored), concatFlat(present.map((v) => grads[v.name]!)), count, context), shapes);
+        masks =
+          count === 0
+            ? stored
+            : tf.tidy(() => splitFlat(dropAndGrow(concatFlat(stored), concatFlat(present.map((v) => grads[v.name]!)), count, context), shapes));
         next[REFRESHED_AT] = context.step;
       }
       const chosen = masks ?? stored!;
@@ -124,15 +127,18 @@ export function dynamicMask(options?: DynamicMaskOptions): Mask {
 
 /** m − (the `count` kept entries with the smallest |g|) + (`count` random entries among m = 0). */
 function dropAndGrow(mask: tf.Tensor1D, gradient: tf.Tensor1D, count: number, context: MaskContext): tf.Tensor1D {
-  const size = mask.shape[0];
-  const isKept = tf.greater(mask, 0.5);
-  // Largest −|g| among the kept ones = smallest |g|; the others are never chosen (−∞).
-  const dropScore = tf.where(isKept, tf.neg(tf.abs(gradient)), tf.fill([size], Number.NEGATIVE_INFINITY)) as tf.Tensor1D;
-  const dropped = indicator(tf.topk(dropScore, count).indices as tf.Tensor1D, size);
-  // Uniforms in [0, 1) on the free coordinates, −1 on the kept ones: the top `count` are free ones (count ≤ d − k).
-  const growScore = tf.where(isKept, tf.fill([size], -1), context.random.uniformTensor([size])) as tf.Tensor1D;
-  const grown = indicator(tf.topk(growScore, count).indices as tf.Tensor1D, size);
-  return tf.add(tf.sub(mask, dropped), grown) as tf.Tensor1D;
+  // One tidy: only the new mask outlives the refresh (the scores, the top-k outputs and the two indicators are freed at once).
+  return tf.tidy(() => {
+    const size = mask.shape[0];
+    const isKept = tf.greater(mask, 0.5);
+    // Largest −|g| among the kept ones = smallest |g|; the others are never chosen (−∞).
+    const dropScore = tf.where(isKept, tf.neg(tf.abs(gradient)), tf.fill([size], Number.NEGATIVE_INFINITY)) as tf.Tensor1D;
+    const dropped = indicator(tf.topk(dropScore, count, false).indices as tf.Tensor1D, size);
+    // Uniforms in [0, 1) on the free coordinates, −1 on the kept ones: the top `count` are free ones (count ≤ d − k).
+    const growScore = tf.where(isKept, tf.fill([size], -1), context.random.uniformTensor([size])) as tf.Tensor1D;
+    const grown = indicator(tf.topk(growScore, count, false).indices as tf.Tensor1D, size);
+    return tf.add(tf.sub(mask, dropped), grown) as tf.Tensor1D;
+  });
 }
 
 registerMask(WHERE, (config: Record<string, JsonValue>) => dynamicMask(config as DynamicMaskOptions));

@@ -7,17 +7,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, JsonValue } from '@flatmin/core';
 import { checkNumber, checkOptions, variableKey } from '@flatmin/core/kit';
 import {
-  concatFlat,
   keptCount,
   type Mask,
   type MaskContext,
   type MaskSelection,
   REFRESHED_AT,
   registerMask,
-  splitFlat,
   storedPerVariable,
   tensorOfShape,
-  topIndicator,
+  topMasks,
   withGradient,
 } from './mask.js';
 
@@ -62,8 +60,11 @@ const MASK = 'mask';
  * fallback: the squared batch-gradient EMA F ← λF + (1 − λ)g², λ = 1 − 1/samples, F₀ = g₀²,
  * updated at every sharp step.
  *
- * The mask is the indicator of `tf.topk` over the concatenated flattened scores (a scatter of the
- * top-k indices: exactly k ones, ties by lower index), on the device: no host read. State: the
+ * The mask is F ≥ t, t the k-th largest F over all perturbed variables (k = round((1 − s)·d)),
+ * found on the device by an unsorted `tf.topk` over the concatenated scores, then compared per
+ * variable: no host read. Without ties at t that is exactly the top k; coordinates whose F equals
+ * the k-th largest are all kept (then more than k ones: e.g. with many exact zeros in F, where the
+ * inner ε is zero too for a gradient-based inner perturbation). State: the
  * Fisher EMA and the mask per variable (`name:fisher`, `name:mask`) and the step of the last
  * refresh; all of it is saved by `getWeights`. The first sharp step builds the mask; then it is
  * rebuilt at the first sharp step at least `updateEvery` steps after the last refresh.
@@ -108,7 +109,7 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
         if (refresh && present.length > 0) {
           const fisher = empiricalFisher(context.gradientOf, present, Math.min(samples, perSample.shape[0]));
           const total = present.reduce((sum, v) => sum + v.size, 0);
-          masks = splitFlat(topIndicator(concatFlat(fisher), keptCount(sparsity, total)), present.map((v) => v.shape));
+          masks = topMasks(fisher, keptCount(sparsity, total));
           present.forEach((variable, i) => {
             next[variableKey(variable.name, MASK)] = masks[i]!;
           });
@@ -127,7 +128,7 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
       let masks = stored ?? [];
       if (refresh && present.length > 0) {
         const total = present.reduce((sum, v) => sum + v.size, 0);
-        masks = splitFlat(topIndicator(concatFlat(fisher), keptCount(sparsity, total)), present.map((v) => v.shape));
+        masks = topMasks(fisher, keptCount(sparsity, total));
         present.forEach((variable, i) => {
           next[variableKey(variable.name, MASK)] = masks[i]!;
         });

@@ -128,15 +128,50 @@ export function splitFlat(vector: tf.Tensor1D, shapes: readonly (readonly number
 export function indicator(indices: tf.Tensor1D, size: number): tf.Tensor1D {
   const n = indices.shape[0];
   if (n === 0) return tf.zeros([size]) as tf.Tensor1D;
-  return tf.scatterND(tf.expandDims(indices, 1), tf.ones([n]), [size]) as tf.Tensor1D;
+  return tf.tidy(() => tf.scatterND(tf.expandDims(indices, 1), tf.ones([n]), [size]) as tf.Tensor1D);
 }
 
-/** The 0/1 indicator of the `k` largest entries of `scores` (exactly k ones; ties by lower index). */
+/**
+ * The 0/1 indicator of the `k` largest entries of `scores` (exactly k ones; ties by lower index).
+ * An unsorted `tf.topk` (the set is what counts, not its order: 3–4× cheaper than a sorted one) and
+ * a scatter of its indices.
+ */
 export function topIndicator(scores: tf.Tensor1D, k: number): tf.Tensor1D {
   const size = scores.shape[0];
   if (k >= size) return tf.ones([size]) as tf.Tensor1D;
   if (k <= 0) return tf.zeros([size]) as tf.Tensor1D;
-  return indicator(tf.topk(scores, k).indices as tf.Tensor1D, size);
+  return tf.tidy(() => indicator(tf.topk(scores, k, false).indices as tf.Tensor1D, size));
+}
+
+/**
+ * The k-th largest entry of `scores` (1 ≤ k ≤ its size), a scalar on the device: the smallest of an
+ * unsorted top k, or, when k is over half the size, the largest of the n − k + 1 smallest (a top-k
+ * of −scores), so the top-k output is at most half the size. Only the scalar outlives the call.
+ */
+export function kthLargest(scores: tf.Tensor1D, k: number): tf.Scalar {
+  const size = scores.shape[0];
+  return tf.tidy(() =>
+    2 * k <= size + 1
+      ? (tf.min(tf.topk(scores, k, false).values) as tf.Scalar)
+      : (tf.neg(tf.min(tf.topk(tf.neg(scores), size - k + 1, false).values)) as tf.Scalar),
+  );
+}
+
+/**
+ * Per tensor of `scores`, the float32 0/1 mask of the coordinates among the global top `k` of all
+ * of them together: score ≥ t, t the k-th largest of all the scores (found on the device by
+ * {@link kthLargest} over their concatenation, which it frees at once). Without ties at t that is
+ * exactly k ones, the same set as a top-k; coordinates tied with the k-th score are all kept, so
+ * there are then more than k. k ≥ the total size keeps everything; k ≤ 0 nothing.
+ */
+export function topMasks(scores: readonly tf.Tensor[], k: number): tf.Tensor[] {
+  const total = scores.reduce((sum, t) => sum + t.size, 0);
+  if (k >= total) return scores.map((t) => tf.onesLike(t));
+  if (k <= 0) return scores.map((t) => tf.zerosLike(t));
+  const threshold = tf.tidy(() => kthLargest(concatFlat(scores), k));
+  const masks = scores.map((t) => tf.tidy(() => tf.cast(tf.greaterEqual(t, threshold), 'float32')));
+  threshold.dispose();
+  return masks;
 }
 
 /** `value` when it is a tensor of `shape`, else null (a missing or stale state entry). */

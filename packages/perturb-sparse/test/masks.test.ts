@@ -7,6 +7,7 @@ import { gradient } from '@flatmin/perturb-gradient';
 import { countHostReads, makeLinearProblem, makeTfLinear } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { dynamicMask, fisherMask, type Mask, randomMask, sparse } from '../src/index.js';
+import { kthLargest, topMasks } from '../src/mask.js';
 import { disposeState, dynamicRefresh64, LR, makeVariables, named, ones, selectStep, testValues, topIndices } from './helpers.js';
 
 const SHAPES = [[4, 3], [3], [2, 2, 2]] as const; // d = 23
@@ -178,5 +179,61 @@ describe('zero host reads in select (also on refresh steps)', () => {
     expect(reads).toBe(0);
     disposeState(state);
     tf.dispose([variables, Object.values(grads)]);
+  });
+});
+
+describe('the mask refresh: a device-side threshold equals the old sorted tf.topk + scatter', () => {
+  /** The previous implementation (sorted top-k of the concatenation, a scatter, a split), kept here as the reference. */
+  const oldTopk = (scores: tf.Tensor[], k: number): number[] =>
+    tf.tidy(() => {
+      const flat = tf.concat(scores.map((s) => tf.reshape(s, [-1])));
+      const indices = tf.topk(flat, k).indices;
+      return Array.from(tf.scatterND(tf.expandDims(indices, 1), tf.ones([k]), [flat.size]).dataSync());
+    });
+  const shapes = [[7, 5], [5], [3, 2, 4], [1]] as const; // d = 65
+
+  it.each([0, 0.1, 0.5, 0.8, 0.98])('sparsity %s on distinct random scores: topMasks = old top-k = float64 top-k (both kthLargest branches)', (sparsity) => {
+    for (const seed of [1, 2, 3]) {
+      const values = testValues(65, seed).map(Math.abs);
+      expect(new Set(values).size).toBe(65); // no ties
+      const scores = named(makeVariables(shapes), values);
+      const list = Object.values(scores);
+      const k = Math.round((1 - sparsity) * 65);
+      const masks = topMasks(list, k);
+      const flat = masks.flatMap((m, i) => {
+        expect(m.shape).toEqual(list[i]!.shape);
+        return Array.from(m.dataSync());
+      });
+      expect(flat).toEqual(ones(topIndices(values, k), 65));
+      if (k > 0 && k < 65) expect(flat).toEqual(oldTopk(list, k));
+      tf.dispose([...masks, ...list]);
+    }
+  });
+
+  it('kthLargest: the k-th largest for every k (k ≤ half and k > half take different paths)', () => {
+    const values = testValues(9, 4);
+    const sorted = [...values].sort((a, b) => b - a);
+    const scores = tf.tensor1d(values);
+    for (let k = 1; k <= 9; k += 1) {
+      const t = kthLargest(scores, k);
+      expect(t.dataSync()[0]).toBe(sorted[k - 1]);
+      t.dispose();
+    }
+    scores.dispose();
+  });
+
+  it('ties at the threshold: every coordinate equal to the k-th largest score is kept (documented)', () => {
+    const scores = [tf.tensor1d([3, 1, 0]), tf.tensor2d([[1, 1], [0.5, 2]])];
+    const masks = topMasks(scores, 3); // k-th largest = 1, held by three coordinates
+    expect(masks.map((m) => Array.from(m.dataSync()))).toEqual([[1, 1, 0], [1, 1, 0, 1]]);
+    tf.dispose([...masks, ...scores]);
+  });
+
+  it('no tensor is left behind by a refresh', () => {
+    const scores = Object.values(named(makeVariables(shapes), testValues(65, 9)));
+    const before = tf.memory().numTensors;
+    const masks = topMasks(scores, 30);
+    expect(tf.memory().numTensors).toBe(before + masks.length);
+    tf.dispose([...masks, ...scores]);
   });
 });

@@ -8,3 +8,4 @@ export * from './harness.js';
 export * from './inputs.js';
 export * from './linear.js';
 export * from './readme.js';
+export * from './wasm.js';

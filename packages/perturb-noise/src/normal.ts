@@ -1,0 +1,169 @@
+/**
+ * The noise generators' standard-normal draws: one seeded host buffer for all the variables of a
+ * step, filled by a fast generator (sfc32 bits, Marsaglia and Tsang's ziggurat) and uploaded once
+ * per variable as a view of that buffer.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+// Ziggurat tables for the standard normal, 128 layers (Marsaglia & Tsang, "The Ziggurat Method for
+// Generating Random Variables", J. Stat. Software 5(8), 2000), for a 24-bit signed magnitude: the
+// layer index and the magnitude come from disjoint bits of one 32-bit draw (so they are independent,
+// the fix of Doornik, "An Improved Ziggurat Method", 2005).
+const LAYERS = 128;
+const SCALE = 2 ** 24;
+const R = 3.442619855899;
+const K = new Int32Array(LAYERS);
+const W = new Float64Array(LAYERS);
+const F = new Float64Array(LAYERS);
+{
+  const v = 9.91256303526217e-3;
+  let d = R;
+  let t = d;
+  const q = v / Math.exp(-0.5 * d * d);
+  K[0] = Math.floor((d / q) * SCALE);
+  K[1] = 0;
+  W[0] = q / SCALE;
+  W[LAYERS - 1] = d / SCALE;
+  F[0] = 1;
+  F[LAYERS - 1] = Math.exp(-0.5 * d * d);
+  for (let i = LAYERS - 2; i >= 1; i -= 1) {
+    d = Math.sqrt(-2 * Math.log(v / d + Math.exp(-0.5 * d * d)));
+    K[i + 1] = Math.floor((d / t) * SCALE);
+    t = d;
+    F[i] = Math.exp(-0.5 * d * d);
+    W[i] = d / SCALE;
+  }
+}
+
+/**
+ * Fill `out` with independent standard-normal draws determined by `seed` (a 32-bit integer): the
+ * same seed gives the same values on every platform. sfc32 (seeded through splitmix32) supplies 32
+ * random bits per draw; about 99 % of draws take the ziggurat's fast path (one multiply and one
+ * compare), the rest the exact wedge or tail test.
+ *
+ * @param out the buffer to fill (every element is written).
+ * @param seed the seed (any number; it is taken modulo 2³²).
+ *
+ * @example
+ * ```ts
+ * import { fillNormal } from '@flatmin/perturb-noise';
+ *
+ * const z = new Float32Array(1000);
+ * fillNormal(z, 42); // 1000 N(0, 1) values, the same for seed 42 every time
+ * ```
+ */
+export function fillNormal(out: Float32Array, seed: number): void {
+  // splitmix32 → the four sfc32 words.
+  let s = seed >>> 0;
+  const state = new Int32Array(4);
+  for (let w = 0; w < 4; w += 1) {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = Math.imul(s ^ (s >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    state[w] = z ^ (z >>> 16);
+  }
+  // The hot loop keeps the generator in locals (no closure captures them, so they stay in
+  // registers); the rare slow path gets them through `state`.
+  let a = state[0]!;
+  let b = state[1]!;
+  let c = state[2]!;
+  let d = state[3]!;
+  const length = out.length;
+  for (let n = 0; n < length; n += 1) {
+    // sfc32, inlined: the fast path is this, one compare and one multiply.
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (((c << 21) | (c >>> 11)) + t) | 0;
+    const i = t & (LAYERS - 1);
+    const j = t >> 7; // signed, in [−2²⁴, 2²⁴)
+    if (Math.abs(j) < K[i]!) {
+      // Math.abs, not a sign test: the sign is random, so a branch on it is mispredicted half the time.
+      out[n] = j * W[i]!;
+      continue;
+    }
+    state[0] = a;
+    state[1] = b;
+    state[2] = c;
+    state[3] = d;
+    out[n] = slowPath(j, i, state);
+    a = state[0]!;
+    b = state[1]!;
+    c = state[2]!;
+    d = state[3]!;
+  }
+}
+
+/** The next sfc32 word of `state` (advanced in place). */
+function nextWord(state: Int32Array): number {
+  const a = state[0]!;
+  const b = state[1]!;
+  const c = state[2]!;
+  const d = state[3]!;
+  const t = (((a + b) | 0) + d) | 0;
+  state[3] = (d + 1) | 0;
+  state[0] = b ^ (b >>> 9);
+  state[1] = (c + (c << 3)) | 0;
+  state[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+  return t;
+}
+
+/** A uniform in (0, 1) from the next word of `state`. */
+function uniform(state: Int32Array): number {
+  return ((nextWord(state) >>> 0) + 0.5) / 4294967296;
+}
+
+/** The ziggurat's rare draws: the wedge test, the tail beyond R, and fresh draws when one is rejected. */
+function slowPath(first: number, layer: number, state: Int32Array): number {
+  let j = first;
+  let i = layer;
+  for (;;) {
+    if ((j < 0 ? -j : j) < K[i]!) return j * W[i]!;
+    const x = j * W[i]!;
+    if (i === 0) {
+      // The tail beyond R (Marsaglia's exponential rejection).
+      let tx: number;
+      let ty: number;
+      do {
+        tx = -Math.log(uniform(state)) / R;
+        ty = -Math.log(uniform(state));
+      } while (ty + ty < tx * tx);
+      return j > 0 ? R + tx : -R - tx;
+    }
+    if (F[i]! + uniform(state) * (F[i - 1]! - F[i]!) < Math.exp(-0.5 * x * x)) return x;
+    const u = nextWord(state);
+    i = u & (LAYERS - 1);
+    j = u >> 7;
+  }
+}
+
+/**
+ * One tensor of independent standard-normal draws per shape, all from one seed: one host buffer
+ * for all of them, filled by {@link fillNormal}, each tensor made from its own view of the buffer
+ * (no copy on the host, one upload per tensor, no device op).
+ *
+ * @param seed the seed (one `context.random.nextSeed()` per step).
+ * @param shapes the shapes, in order.
+ * @returns float32 tensors of `shapes` (the caller disposes them, e.g. by a `tf.tidy`).
+ *
+ * @example
+ * ```ts
+ * import { normalDraws } from '@flatmin/perturb-noise';
+ *
+ * const [kernel, bias] = normalDraws(7, [[784, 256], [256]]);
+ * ```
+ */
+export function normalDraws(seed: number, shapes: readonly (readonly number[])[]): tf.Tensor[] {
+  const sizes = shapes.map((shape) => shape.reduce((p, n) => p * n, 1));
+  const buffer = new Float32Array(sizes.reduce((p, n) => p + n, 0));
+  fillNormal(buffer, seed);
+  let offset = 0;
+  return shapes.map((shape, k) => {
+    const view = buffer.subarray(offset, offset + sizes[k]!);
+    offset += sizes[k]!;
+    return tf.tensor(view, shape as number[], 'float32');
+  });
+}
