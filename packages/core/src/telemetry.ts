@@ -99,7 +99,9 @@ export class TelemetryRecorder {
         rho,
       ]) as tf.Tensor1D;
       if (verdict === null || previous === null) return values;
-      return tf.where(tf.cast(verdict.ok, 'bool'), values, previous) as tf.Tensor1D;
+      // The condition at full length (a stack, not tf.where's broadcast: cpu's Tile kernel reads its input).
+      const ok = tf.cast(tf.stack(Array.from({ length: values.size }, () => verdict.ok)), 'bool');
+      return tf.engine().runKernel('Select', { condition: ok, t: values, e: previous }) as tf.Tensor1D;
     });
     this.dropDerived();
     previous?.dispose();

@@ -347,7 +347,20 @@ describe('telemetry', () => {
     const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: samPerturbation(0.3) });
     optimizer.minimize(model.loss([0, 1, 2]), false, model.variables);
     const first = await optimizer.telemetry();
-    optimizer.minimize(() => tf.mul(model.loss()(), Number.NaN) as tf.Scalar, false, model.variables);
+    // Not even a kernel of the cpu backend reads a buffer (its Tile does: the select avoids tf.where's broadcast).
+    const backend = tf.backend() as unknown as { readSync: (...args: unknown[]) => unknown };
+    const readSync = backend.readSync;
+    let backendReads = 0;
+    backend.readSync = (...args: unknown[]) => {
+      backendReads += 1;
+      return readSync.apply(backend, args);
+    };
+    try {
+      optimizer.minimize(() => tf.mul(model.loss()(), Number.NaN) as tf.Scalar, false, model.variables);
+    } finally {
+      backend.readSync = readSync;
+    }
+    expect(backendReads).toBe(0);
     const second = await optimizer.telemetry();
     expect(second).toEqual({ ...first, skippedSteps: 1, steps: 2, lossEvaluations: 4 });
     optimizer.minimize(model.loss([3, 4, 5]), false, model.variables);
