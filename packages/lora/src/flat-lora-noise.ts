@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Perturbation, PerturbationContext, PerturbationResult } from '@flatmin/core';
 import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
+import { scaledNoise } from '@flatmin/perturb-noise';
 import { loraLayerOf, loraRole } from './roles.js';
 
 /**
@@ -89,11 +90,8 @@ export function flatLoraNoise(options?: FlatLoraNoiseOptions): Perturbation {
     compute(context: PerturbationContext): PerturbationResult {
       const ramp = totalSteps === undefined ? 1 : (1 - Math.cos((Math.PI * Math.min(context.step, totalSteps)) / totalSteps)) / 2;
       const size = tf.mul(context.rho, ramp);
-      const epsilon: Record<string, tf.Tensor> = {};
-      for (const variable of context.variables) {
-        const scale = tf.mul(tf.div(size, Math.sqrt(filterSize(variable.shape))), filterNorms(normSource(variable)));
-        epsilon[variable.name] = tf.mul(context.random.normal(variable.shape), scale);
-      }
+      // One seeded standard-normal buffer for all the variables (the draws of filterNoise's).
+      const epsilon = scaledNoise(context.variables, context.random, (variable) => tf.mul(tf.div(size, Math.sqrt(filterSize(variable.shape))), filterNorms(normSource(variable))));
       return { epsilon };
     },
   };
