@@ -43,7 +43,7 @@ export async function runOn(
 ): Promise<RunResult> {
   const { label, start, steps, chunk = 25, onChunk } = options;
   counter += 1;
-  const w = tf.variable(tf.tensor2d([[start[0], start[1]]]), true, `playground-w-${counter}`);
+  const w = tf.tidy(() => tf.variable(tf.tensor2d([[start[0], start[1]]]), true, `playground-w-${counter}`));
   const trajectory: Point[] = [start];
   try {
     for (let done = 0; done < steps; ) {

@@ -84,7 +84,7 @@ export async function webglCheck(steps = 5): Promise<WebglReport> {
   // A tiny least-squares problem: y = X·w, w of shape [4, 1] (a dense kernel), 16 samples.
   const x = tf.randomNormal([16, 4], 0, 1, 'float32', 7);
   const y = tf.matMul(x, tf.tensor2d([[1], [-2], [0.5], [3]]));
-  const w = tf.variable(tf.zeros([4, 1]));
+  const w = tf.tidy(() => tf.variable(tf.zeros([4, 1])));
   const loss = () => tf.losses.meanSquaredError(y, tf.matMul(x, w)) as tf.Scalar;
   const optimizer = sharpnessAware({ base: tf.train.sgd(0.05), perturbation: gradient({ rho: 0.05 }), seed: 1 });
   for (let i = 0; i < 2; i += 1) optimizer.minimize(loss, false, [w]);
