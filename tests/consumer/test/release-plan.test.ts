@@ -16,7 +16,7 @@ it('a minor changeset versions every published package one 0.x minor up, peers s
     mkdirSync(dirname(join(copy, file)), { recursive: true });
     cpSync(join(root, file), join(copy, file));
   }
-  for (const group of ['packages', 'tests', 'tools', 'examples']) {
+  for (const group of ['packages', 'tests', 'tools', 'examples', 'apps']) {
     for (const name of readdirSync(join(root, group))) {
       if (!existsSync(join(root, group, name, 'package.json'))) continue;
       mkdirSync(join(copy, group, name), { recursive: true });

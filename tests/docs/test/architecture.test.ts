@@ -8,7 +8,7 @@ const text = readFileSync(join(root, 'ARCHITECTURE.md'), 'utf8');
 // Inline-code spans that look like repository paths: start with a top-level folder or a root file.
 const paths = [...text.matchAll(/`([^`\s]+)`/g)]
   .map((m) => m[1]!)
-  .filter((p) => /^(packages|examples|bench|tests|tools|docs|scripts)(\/|$)|^[\w.-]+\.(ts|json|md)$/.test(p))
+  .filter((p) => /^(packages|examples|apps|bench|tests|tools|docs|scripts)(\/|$)|^[\w.-]+\.(ts|json|md)$/.test(p))
   .filter((p) => !p.includes('<'));
 
 describe('ARCHITECTURE.md', () => {
