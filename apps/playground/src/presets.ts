@@ -1,20 +1,12 @@
 /**
- * The preset menu. Every preset is built here from the part factories — the only place the
- * page knows what "SAM" or "LookSAM" means — so that switching to the `flatmin` presets
- * package later changes this one file.
+ * The preset menu: the `flatmin` package's presets (each a composition of the part packages with
+ * its paper's defaults), with the page's learning rate, ρ and seed. The only place the page knows
+ * what "SAM" or "LookSAM" means.
  *
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ema } from '@flatmin/average-ema';
-import { swa } from '@flatmin/average-swa';
-import { mix, sharpnessAware } from '@flatmin/core';
-import { adaptive } from '@flatmin/perturb-adaptive';
-import { friendly } from '@flatmin/perturb-friendly';
-import { gradient } from '@flatmin/perturb-gradient';
-import { gaussian } from '@flatmin/perturb-noise';
-import { everyK } from '@flatmin/schedule-every-k';
-import { randomly } from '@flatmin/schedule-random';
+import * as flatmin from 'flatmin';
 
 /** What a preset is given: the base SGD's learning rate, the radius (σ for noise), the run's length and seed. */
 export interface PresetOptions {
@@ -45,9 +37,9 @@ export const PRESETS: readonly Preset[] = [
     id: 'sam',
     label: 'SAM',
     paper: 'Foret et al., ICLR 2021',
-    parts: 'gradient({ rho })',
+    parts: 'sam({ base, rho }) = gradient({ rho })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: gradient({ rho: o.rho }), seed: o.seed }),
+    create: (o) => flatmin.sam({ base: sgd(o), rho: o.rho, seed: o.seed }),
   },
   {
     id: 'sgd',
@@ -63,7 +55,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'Kwon et al., ICML 2021',
     parts: 'adaptive({ rho, eta: 0.01 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: adaptive({ rho: o.rho, eta: 0.01 }), seed: o.seed }),
+    create: (o) => flatmin.asam({ base: sgd(o), rho: o.rho, eta: 0.01, seed: o.seed }),
   },
   {
     id: 'rwp',
@@ -71,7 +63,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'Li et al., 2023 (random weight perturbation)',
     parts: 'gaussian({ sigma: rho }) + mix({ lambda: 0.5 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: gaussian({ sigma: o.rho }), combiner: mix({ lambda: 0.5 }), seed: o.seed }),
+    create: (o) => flatmin.rwp({ base: sgd(o), sigma: o.rho, scale: 'standard', lambda: 0.5, seed: o.seed }),
   },
   {
     id: 'looksam',
@@ -79,7 +71,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'Liu et al., CVPR 2022',
     parts: 'gradient({ rho }) + everyK({ k: 5, alpha: 0.7 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: gradient({ rho: o.rho }), schedule: everyK({ k: 5, alpha: 0.7 }), seed: o.seed }),
+    create: (o) => flatmin.lookSam({ base: sgd(o), rho: o.rho, k: 5, alpha: 0.7, seed: o.seed }),
   },
   {
     id: 'friendly',
@@ -87,7 +79,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'Li et al., CVPR 2024',
     parts: 'friendly({ rho, sigma: 1, lambda: 0.9 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: friendly({ rho: o.rho }), seed: o.seed }),
+    create: (o) => flatmin.fsam({ base: sgd(o), rho: o.rho, seed: o.seed }),
   },
   {
     id: 'rst',
@@ -95,7 +87,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'Zhao et al., 2022 (randomized sharpness-aware training)',
     parts: 'gradient({ rho }) + randomly({ p: 0.5 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: gradient({ rho: o.rho }), schedule: randomly({ p: 0.5 }), seed: o.seed }),
+    create: (o) => flatmin.rst({ base: sgd(o), rho: o.rho, p: 0.5, seed: o.seed }),
   },
   {
     id: 'sam-swa',
@@ -103,7 +95,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'Izmailov et al., UAI 2018 (SWA) over SAM',
     parts: 'gradient({ rho }) + swa({ start: steps / 2 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: gradient({ rho: o.rho }), averager: swa({ start: Math.floor(o.steps / 2) }), seed: o.seed }),
+    create: (o) => flatmin.swa({ base: sgd(o), sam: true, rho: o.rho, start: Math.floor(o.steps / 2), seed: o.seed }),
   },
   {
     id: 'sam-ema',
@@ -111,7 +103,7 @@ export const PRESETS: readonly Preset[] = [
     paper: 'an exponential moving average of the weights over SAM',
     parts: 'gradient({ rho }) + ema({ decay: 0.95 })',
     usesRho: true,
-    create: (o) => sharpnessAware({ base: sgd(o), perturbation: gradient({ rho: o.rho }), averager: ema({ decay: 0.95 }), seed: o.seed }),
+    create: (o) => flatmin.ema({ base: sgd(o), sam: true, rho: o.rho, decay: 0.95, seed: o.seed }),
   },
 ];
 
