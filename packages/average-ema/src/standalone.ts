@@ -10,7 +10,13 @@ import { type Averager, type AveragerHandle, type ComponentState, type FitCallba
 import { decodeNumber, encodeNumber, replaceState, SeededRandom, shareData, disposeState } from '@flatmin/core/kit';
 
 /** What an averager attaches to: a tfjs-layers model (its trainable weights), a list of variables, or a function returning one. */
-export type AverageTarget = { readonly trainableWeights: readonly unknown[] } | readonly tf.Variable[] | (() => readonly tf.Variable[]);
+export type AverageTarget =
+  | {
+      /** A tfjs-layers model's trainable weights. */
+      readonly trainableWeights: readonly unknown[];
+    }
+  | readonly tf.Variable[]
+  | (() => readonly tf.Variable[]);
 
 /** A standalone averager: the {@link AveragerHandle} of `optimizer.averager`, plus `update()` and its own saved state. */
 export interface StandaloneAverager extends AveragerHandle {

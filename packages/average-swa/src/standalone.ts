@@ -12,9 +12,15 @@ import { decodeNumber, disposeState, encodeNumber, replaceState, SeededRandom, s
 /** A tfjs-layers model, seen only through the fields the handle reads. */
 export interface ModelLike {
   /** Its trainable parameters (tfjs-layers `LayerVariable`s; `read()` returns the `tf.Variable`). */
-  readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor }>;
+  readonly trainableWeights: ReadonlyArray<{
+    /** The weight's `tf.Variable`. */
+    read(): tf.Tensor;
+  }>;
   /** Its other weights: frozen parameters and BatchNorm moving statistics. */
-  readonly nonTrainableWeights?: ReadonlyArray<{ read(): tf.Tensor }>;
+  readonly nonTrainableWeights?: ReadonlyArray<{
+    /** The weight's `tf.Variable`. */
+    read(): tf.Tensor;
+  }>;
 }
 
 /**

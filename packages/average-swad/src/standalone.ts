@@ -11,7 +11,15 @@ import { type Averager, type AveragerHandle, type ComponentState, FlatminError, 
 import { decodeNumber, disposeState, encodeNumber, replaceState, SeededRandom, shareData } from '@flatmin/core/kit';
 
 /** What a standalone averager follows: a tfjs-layers model (its trainable weights) or a list of variables. */
-export type AverageTarget = { readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor }> } | readonly tf.Variable[];
+export type AverageTarget =
+  | {
+      /** A tfjs-layers model's trainable weights. */
+      readonly trainableWeights: ReadonlyArray<{
+        /** The weight's `tf.Variable`. */
+        read(): tf.Tensor;
+      }>;
+    }
+  | readonly tf.Variable[];
 
 /** An averager attached to a model or variables, outside any flatmin optimizer. */
 export interface StandaloneAverager extends AveragerHandle {

@@ -61,7 +61,9 @@ export interface NumberRange {
   min?: number;
   /** Largest allowed value (inclusive unless `maxExclusive`). */
   max?: number;
+  /** Refuse `min` itself (value > min). */
   minExclusive?: boolean;
+  /** Refuse `max` itself (value < max). */
   maxExclusive?: boolean;
   /** Require a whole number. */
   integer?: boolean;

@@ -115,10 +115,15 @@ export interface TelemetryCallbackOptions {
  * `every: 'batch'`.
  */
 export interface TelemetryCallback extends FitCallbackHooks {
+  /** Starts collecting from the optimizer (looked up again from the model, when one was given). */
   onTrainBegin: (logs?: Record<string, unknown>) => Promise<void>;
+  /** Stops collecting. */
   onTrainEnd: (logs?: Record<string, unknown>) => Promise<void>;
+  /** Starts the epoch's span of steps. */
   onEpochBegin: (epoch: number, logs?: Record<string, unknown>) => Promise<void>;
+  /** Reads the epoch's telemetry from the device and writes it into the epoch's logs under the prefixed keys. */
   onEpochEnd: (epoch: number, logs?: Record<string, unknown>) => Promise<void>;
+  /** Collects the previous step's telemetry scalars (kept on the device: no read). */
   onBatchBegin: (batch: number, logs?: Record<string, unknown>) => Promise<void>;
 }
 

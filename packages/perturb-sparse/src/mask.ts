@@ -56,6 +56,7 @@ export interface MaskSelection {
  * ```
  */
 export interface Mask {
+  /** Always `'mask'`. */
   readonly kind: 'mask';
   /** The factory name (`'fisherMask'`, ...): how `fromConfig` finds it again. */
   readonly name: string;
