@@ -42,7 +42,15 @@ function variablesOf(target: AverageTarget): tf.Variable[] {
   return weights.map((w) => w.read() as tf.Variable);
 }
 
-/** Attach `component` to `target`'s weights (see {@link StandaloneAverager}). */
+/**
+ * Attach `component` to `target`'s weights (see {@link StandaloneAverager}).
+ *
+ * @example
+ * ```ts
+ * const handle = attachAverager(swad(), model); // the same as swad().attach(model)
+ * handle.update(); // after each optimizer step
+ * ```
+ */
 export function attachAverager(component: Averager, target: AverageTarget): StandaloneAverager {
   if (!Array.isArray(target) && (target === null || typeof target !== 'object' || !('trainableWeights' in target))) {
     throw new FlatminError(`${component.name}(...).attach(target) takes a tfjs-layers model or an array of tf.Variable.`);

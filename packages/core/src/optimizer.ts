@@ -35,6 +35,15 @@ import { stepVariables } from './variables.js';
  *
  * It acts like the optimizer it wraps: `learningRate` and `iterations` read and write the base
  * optimizer's.
+ *
+ * @example
+ * ```ts
+ * const optimizer: SharpnessAwareOptimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient({ rho: 0.05 }) });
+ * model.compile({ optimizer, loss: 'meanSquaredError' });
+ * await model.fit(xs, ys, { epochs: 2 });
+ * console.log(optimizer.steps, (await optimizer.telemetry()).cosine);
+ * const state = await optimizer.getWeights(); // everything: base slots, counters, generator, components
+ * ```
  */
 export class SharpnessAwareOptimizer extends tf.Optimizer {
   /** @internal */

@@ -91,6 +91,12 @@ export async function telemetryOf(source: SharpnessAwareSource): Promise<Telemet
  *
  * "Applied" excludes skipped steps (a skipped step keeps the previous step's telemetry). A mean
  * over no steps is NaN, and so is `sharpFraction` when there was no update.
+ *
+ * @example
+ * ```ts
+ * const history = await model.fit(xs, ys, { epochs: 3, callbacks: [telemetryCallback(model)] });
+ * for (const key of TELEMETRY_LOG_KEYS) console.log(key, history.history[`sam/${key}`]);
+ * ```
  */
 export const TELEMETRY_LOG_KEYS = ['gradNorm', 'epsilonNorm', 'cosine', 'rho', 'sharpFraction', 'skippedSteps', 'skippedStepsTotal', 'steps'] as const;
 

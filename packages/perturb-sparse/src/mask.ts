@@ -89,7 +89,14 @@ export function registerMask(name: string, factory: MaskFactory): void {
   masks.set(name, factory);
 }
 
-/** The mask factory registered under `name`, if any. */
+/**
+ * The mask factory registered under `name`, if any.
+ *
+ * @example
+ * ```ts
+ * const mask = lookupMask('fisherMask')?.({ sparsity: 0.5 }); // what fromConfig does for a saved sparse()
+ * ```
+ */
 export function lookupMask(name: string): MaskFactory | undefined {
   return masks.get(name);
 }
