@@ -15,7 +15,9 @@ import type { AveragerHandle, FitCallbackHooks } from '@flatmin/core';
  * ```
  */
 export interface EvaluatingModel {
+  /** `LayersModel.evaluate`: the loss and the metrics on `x`, `y`. */
   evaluate(x: tf.Tensor | tf.Tensor[], y: tf.Tensor | tf.Tensor[], args?: { batchSize?: number; verbose?: number }): tf.Scalar | tf.Scalar[];
+  /** The names of what `evaluate` returns, in order (`'loss'` first). */
   readonly metricsNames: readonly string[];
 }
 

@@ -10,17 +10,30 @@ import { checkChoice, checkKnownKeys } from '@flatmin/core/kit';
 
 /** A tfjs-layers model, seen only through the fields `updateBatchNorm` uses. */
 export interface BatchNormModel {
+  /** The model's layers, searched (nested models too) for BatchNormalization layers. */
   readonly layers: readonly unknown[];
   /** `LayersModel.apply`: with `{ training: true }` BatchNorm uses (and moves by) the batch statistics. */
   apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: Record<string, unknown>): unknown;
 }
 
 /** One element of the data: the inputs, a list of inputs, or `fitDataset`'s `{ xs, ys }` (only `xs` is used). */
-export type BatchNormBatch = tf.Tensor | tf.Tensor[] | { xs: tf.Tensor | tf.Tensor[]; ys?: unknown };
+export type BatchNormBatch =
+  | tf.Tensor
+  | tf.Tensor[]
+  | {
+      /** The inputs of the batch. */
+      xs: tf.Tensor | tf.Tensor[];
+      /** The targets (ignored). */
+      ys?: unknown;
+    };
 
 /** A `tf.data.Dataset` of batches, seen only through what `updateBatchNorm` calls. */
 export interface DatasetLike<T> {
-  iterator(): Promise<{ next(): Promise<IteratorResult<T>> }>;
+  /** A fresh iterator over the batches. */
+  iterator(): Promise<{
+    /** The next batch, or `{ done: true }` at the end. */
+    next(): Promise<IteratorResult<T>>;
+  }>;
   /** Number of elements when known (`tf.data.Dataset.size`). */
   readonly size?: number | null;
 }
@@ -56,7 +69,9 @@ export interface UpdateBatchNormOptions {
 export interface BatchNormUpdate {
   /** The BatchNormalization layers updated. */
   layers: number;
+  /** Batches passed through the model. */
   batches: number;
+  /** Samples passed through the model (the first axis of the first input, summed). */
   samples: number;
   /** Put back the moving statistics from before the call (with `restorable: true`; else a no-op). */
   restore(): void;

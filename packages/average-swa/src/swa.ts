@@ -33,6 +33,12 @@ const SLOT = 'swa';
 /**
  * Whether the weights after update `k` (1-based: the k-th update of the run) are averaged:
  * `k > start` and `(k − start)` a multiple of `every`.
+ *
+ * @example
+ * ```ts
+ * swaAverages(10, 8, 1); // true: the 10th update is after start 8
+ * swaAverages(12, 8, 5); // false: (12 − 8) is not a multiple of 5
+ * ```
  */
 export function swaAverages(k: number, start: number, every: number): boolean {
   return k > start && (k - start) % every === 0;

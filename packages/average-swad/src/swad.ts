@@ -40,7 +40,16 @@ export interface SwadWindow {
 /** The SWAD averager: an {@link Averager} that also takes validation losses and reports its window. */
 export interface SwadAverager extends Averager {
   /** The checked options (defaults filled in; `evaluateEvery` only when given). */
-  readonly config: Readonly<{ nConverge: number; nTolerance: number; toleranceRatio: number; evaluateEvery?: number }>;
+  readonly config: Readonly<{
+    /** N_s (see {@link SwadOptions.nConverge}). */
+    nConverge: number;
+    /** N_e (see {@link SwadOptions.nTolerance}). */
+    nTolerance: number;
+    /** r (see {@link SwadOptions.toleranceRatio}). */
+    toleranceRatio: number;
+    /** See {@link SwadOptions.evaluateEvery}; present only when given. */
+    evaluateEvery?: number;
+  }>;
   /**
    * One evaluation: the validation loss of the current weights (a host number; NaN counts as +∞).
    * It takes effect at the next update, or at once for `apply()` and {@link SwadAverager.window}.

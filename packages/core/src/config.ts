@@ -95,15 +95,30 @@ export interface SharpnessAwareConfig {
 
 /** The checked configuration. */
 export interface Settings {
+  /** See {@link SharpnessAwareConfig.scope}. */
   readonly scope: Scope;
+  /** See {@link SharpnessAwareConfig.weightDecay}. */
   readonly weightDecay: number;
+  /** See {@link SharpnessAwareConfig.weightDecayInPerturbation}. */
   readonly weightDecayInPerturbation: boolean;
+  /** See {@link SharpnessAwareConfig.decoupledWeightDecay}. */
   readonly decoupledWeightDecay: number;
+  /** See {@link SharpnessAwareConfig.sharpOn}; `null` for the whole loss. */
   readonly sharpOn: readonly string[] | null;
+  /** See {@link SharpnessAwareConfig.seed}: the seed given or the one drawn. */
   readonly seed: number;
+  /** See {@link SharpnessAwareConfig.onNonFinite}. */
   readonly onNonFinite: NonFinitePolicy;
-  readonly accumulate: { readonly steps: number; readonly adversarial: 'last' | 'lastOnly' | 'all' };
+  /** See {@link SharpnessAwareConfig.accumulate}, always in its object form. */
+  readonly accumulate: {
+    /** Micro-batches per update. */
+    readonly steps: number;
+    /** Where the adversarial gradient is taken (see {@link AccumulateOptions.adversarial}). */
+    readonly adversarial: 'last' | 'lastOnly' | 'all';
+  };
+  /** See {@link SharpnessAwareConfig.telemetry}. */
   readonly telemetry: boolean;
+  /** See {@link SharpnessAwareConfig.keptInAdversarialPass}. */
   readonly keptInAdversarialPass: 'dispose' | 'keep';
 }
 

@@ -34,7 +34,18 @@ export class FlatminConfigError extends Error {
   }
 }
 
-/** A runtime failure of the sharpness-aware step (no gradient registered, a non-finite step with `onNonFinite: 'throw'`, ...). */
+/**
+ * A runtime failure of the sharpness-aware step (no gradient registered, a non-finite step with `onNonFinite: 'throw'`, ...).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   sharpnessAware({ base, perturbation: dataSelection(gradient()) }).minimize(() => loss); // a plain closure
+ * } catch (error) {
+ *   if (error instanceof FlatminError) console.log(error.message); // names dataSelection and the call it needs
+ * }
+ * ```
+ */
 export class FlatminError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -61,7 +72,9 @@ export interface NumberRange {
   min?: number;
   /** Largest allowed value (inclusive unless `maxExclusive`). */
   max?: number;
+  /** Refuse `min` itself (value > min). */
   minExclusive?: boolean;
+  /** Refuse `max` itself (value < max). */
   maxExclusive?: boolean;
   /** Require a whole number. */
   integer?: boolean;
@@ -96,6 +109,12 @@ export function checkNumber(key: string, value: unknown, range: NumberRange = {}
 
 /**
  * Validate that `value` is one of `choices` and return it, or throw a {@link FlatminConfigError}.
+ *
+ * @example
+ * ```ts
+ * const granularity = checkChoice('granularity', options.granularity ?? 'element', ['element', 'filter'], 'adaptive');
+ * // adaptive({ granularity: 'row' }) → FlatminConfigError naming 'granularity'
+ * ```
  */
 export function checkChoice<T extends string>(key: string, value: unknown, choices: readonly T[], where?: string): T {
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
@@ -130,7 +149,14 @@ export function checkOptions<T extends object>(options: T | undefined, known: re
   return options;
 }
 
-/** Throw a {@link FlatminConfigError} for keys of `options` that are not in `known` (catches typos such as `rh0`). */
+/**
+ * Throw a {@link FlatminConfigError} for keys of `options` that are not in `known` (catches typos such as `rh0`).
+ *
+ * @example
+ * ```ts
+ * checkKnownKeys({ rh0: 0.1 }, ['rho'], 'gradient'); // throws a FlatminConfigError with key 'rh0': no such key; known keys: rho
+ * ```
+ */
 export function checkKnownKeys(options: object, known: readonly string[], where: string): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {

@@ -35,6 +35,15 @@ import { stepVariables } from './variables.js';
  *
  * It acts like the optimizer it wraps: `learningRate` and `iterations` read and write the base
  * optimizer's.
+ *
+ * @example
+ * ```ts
+ * const optimizer: SharpnessAwareOptimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: gradient({ rho: 0.05 }) });
+ * model.compile({ optimizer, loss: 'meanSquaredError' });
+ * await model.fit(xs, ys, { epochs: 2 });
+ * console.log(optimizer.steps, (await optimizer.telemetry()).cosine);
+ * const state = await optimizer.getWeights(); // everything: base slots, counters, generator, components
+ * ```
  */
 export class SharpnessAwareOptimizer extends tf.Optimizer {
   /** @internal */
@@ -174,7 +183,15 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
    * Not supported: a sharpness-aware gradient cannot be handed out without running the step (it
    * moves the weights and the components' state). Throws a {@link FlatminError}; call `minimize`.
    */
-  override computeGradients(_f: () => tf.Scalar, _varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  override computeGradients(
+    _f: () => tf.Scalar,
+    _varList?: tf.Variable[],
+  ): {
+    /** Never returned. */
+    value: tf.Scalar;
+    /** Never returned. */
+    grads: tf.NamedTensorMap;
+  } {
     throw new FlatminError(
       'computeGradients would return a plain gradient under a sharpness-aware name: call optimizer.minimize(f) instead (it computes g, g_adv and the update in one step).',
     );
@@ -191,6 +208,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     return learningRateOf(this.base);
   }
 
+  /** Set the base optimizer's learning rate for the next step (a finite number). */
   set learningRate(value: number) {
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new FlatminConfigError('learningRate', value, 'a finite number', 'SharpnessAwareOptimizer');
     const base = this.base as unknown as { setLearningRate?: (lr: number) => void; learningRate?: number };

@@ -19,7 +19,9 @@ import type { ComponentState, NamedTensors } from './types.js';
 
 /** A named tensor, as tfjs optimizers exchange them. */
 export interface NamedWeight {
+  /** The entry's name (`base/…` for the base optimizer's slots, `flatmin/…` and `flatmin#/…` for flatmin's own state). */
   name: string;
+  /** The entry's value. */
   tensor: tf.Tensor;
 }
 

@@ -10,7 +10,14 @@ import type { RandomSource } from './types.js';
 /** sfc32 state: four unsigned 32-bit integers. */
 export type GeneratorState = [number, number, number, number];
 
-/** Expand a user seed into an sfc32 state with splitmix32 (so nearby seeds give unrelated streams). */
+/**
+ * Expand a user seed into an sfc32 state with splitmix32 (so nearby seeds give unrelated streams).
+ *
+ * @example
+ * ```ts
+ * const state = seedState(42); // four uint32 words; new SeededRandom(42) starts from them
+ * ```
+ */
 export function seedState(seed: number): GeneratorState {
   let x = Math.floor(seed) >>> 0;
   const next = () => {
@@ -24,7 +31,17 @@ export function seedState(seed: number): GeneratorState {
   return state;
 }
 
-/** The seeded generator behind {@link RandomSource}. */
+/**
+ * The seeded generator behind {@link RandomSource}.
+ *
+ * @example
+ * ```ts
+ * const random = new SeededRandom(7);
+ * const u = random.uniform(); // in [0, 1), the same for every run with seed 7
+ * const z = random.normal([3]); // device noise seeded from the generator
+ * const saved = random.getState(); // restore later with random.setState(saved)
+ * ```
+ */
 export class SeededRandom implements RandomSource {
   private s: GeneratorState;
 

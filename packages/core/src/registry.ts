@@ -10,7 +10,14 @@ import type { Averager, Combiner, JsonValue, Perturbation, Schedule } from './ty
 /** The kinds of component. */
 export type ComponentKind = 'perturbation' | 'schedule' | 'combiner' | 'averager';
 
-/** Every kind, in the order state is saved. */
+/**
+ * Every kind, in the order state is saved.
+ *
+ * @example
+ * ```ts
+ * for (const kind of COMPONENT_KINDS) console.log(kind, lookupComponent(kind, 'always') !== undefined);
+ * ```
+ */
 export const COMPONENT_KINDS: readonly ComponentKind[] = ['perturbation', 'schedule', 'combiner', 'averager'];
 
 /** Any component. */
@@ -33,7 +40,15 @@ export function registerComponent(kind: ComponentKind, name: string, factory: Co
   factories.set(`${kind}:${name}`, factory);
 }
 
-/** The factory registered for `kind` and `name`, or `undefined`. */
+/**
+ * The factory registered for `kind` and `name`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * const factory = lookupComponent('perturbation', 'gradient'); // after import '@flatmin/perturb-gradient'
+ * const perturbation = factory?.({ rho: 0.1 });
+ * ```
+ */
 export function lookupComponent(kind: ComponentKind, name: string): ComponentFactory | undefined {
   return factories.get(`${kind}:${name}`);
 }

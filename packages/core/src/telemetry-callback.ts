@@ -91,6 +91,12 @@ export async function telemetryOf(source: SharpnessAwareSource): Promise<Telemet
  *
  * "Applied" excludes skipped steps (a skipped step keeps the previous step's telemetry). A mean
  * over no steps is NaN, and so is `sharpFraction` when there was no update.
+ *
+ * @example
+ * ```ts
+ * const history = await model.fit(xs, ys, { epochs: 3, callbacks: [telemetryCallback(model)] });
+ * for (const key of TELEMETRY_LOG_KEYS) console.log(key, history.history[`sam/${key}`]);
+ * ```
  */
 export const TELEMETRY_LOG_KEYS = ['gradNorm', 'epsilonNorm', 'cosine', 'rho', 'sharpFraction', 'skippedSteps', 'skippedStepsTotal', 'steps'] as const;
 
@@ -115,10 +121,15 @@ export interface TelemetryCallbackOptions {
  * `every: 'batch'`.
  */
 export interface TelemetryCallback extends FitCallbackHooks {
+  /** Starts collecting from the optimizer (looked up again from the model, when one was given). */
   onTrainBegin: (logs?: Record<string, unknown>) => Promise<void>;
+  /** Stops collecting. */
   onTrainEnd: (logs?: Record<string, unknown>) => Promise<void>;
+  /** Starts the epoch's span of steps. */
   onEpochBegin: (epoch: number, logs?: Record<string, unknown>) => Promise<void>;
+  /** Reads the epoch's telemetry from the device and writes it into the epoch's logs under the prefixed keys. */
   onEpochEnd: (epoch: number, logs?: Record<string, unknown>) => Promise<void>;
+  /** Collects the previous step's telemetry scalars (kept on the device: no read). */
   onBatchBegin: (batch: number, logs?: Record<string, unknown>) => Promise<void>;
 }
 

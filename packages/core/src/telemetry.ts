@@ -35,10 +35,15 @@ export interface Telemetry {
 
 /** The device scalars behind {@link Telemetry} (owned by the optimizer: do not dispose). */
 export interface TelemetryTensors {
+  /** See {@link Telemetry.gradNorm} (`null` before the first step or with telemetry off). */
   gradNorm: tf.Scalar | null;
+  /** See {@link Telemetry.epsilonNorm}. */
   epsilonNorm: tf.Scalar | null;
+  /** See {@link Telemetry.cosine}. */
   cosine: tf.Scalar | null;
+  /** See {@link Telemetry.rho}. */
   rho: tf.Scalar | null;
+  /** See {@link Telemetry.skippedSteps}. */
   skippedSteps: tf.Scalar | null;
 }
 

@@ -11,6 +11,11 @@ import type { NamedTensors } from './types.js';
  * Σᵢ aᵢbᵢ of two float tensors of the same size, as one device scalar. On the cpu backend a 1×n
  * by n×1 matrix product of the flattened tensors (one kernel, no element-wise temporary: about 3×
  * faster there); elsewhere Σ(a ⊙ b), which wasm runs faster than its matrix product of that shape.
+ *
+ * @example
+ * ```ts
+ * const dot = flatDot(tf.tensor1d([1, 2, 3]), tf.tensor1d([4, 5, 6])); // 32, a device scalar
+ * ```
  */
 export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   if (a.size === 0) return tf.scalar(0);
@@ -23,6 +28,11 @@ export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
  * element-wise kernels index every element through a generic broadcast loop: the product is
  * about 2× faster there; the values are the same, except that −0·s gives +0); elsewhere
  * `tf.mul`.
+ *
+ * @example
+ * ```ts
+ * const half = scaleBy(tf.tensor2d([[2, 4]]), tf.scalar(0.5)); // [[1, 2]]
+ * ```
  */
 export function scaleBy(x: tf.Tensor, s: tf.Scalar): tf.Tensor {
   if (x.size === 0 || tf.getBackend() !== 'cpu') return tf.mul(x, s);
@@ -36,19 +46,41 @@ export function elementSum(tensors: readonly tf.Tensor[]): tf.Scalar {
   return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
-/** Σ over every tensor of Σ x², as one device scalar (0 for an empty list). */
+/**
+ * Σ over every tensor of Σ x², as one device scalar (0 for an empty list).
+ *
+ * @example
+ * ```ts
+ * const total = sumOfSquares([tf.tensor1d([3]), tf.tensor1d([4])]); // 25
+ * ```
+ */
 export function sumOfSquares(tensors: readonly tf.Tensor[]): tf.Scalar {
   if (tensors.length === 0) return tf.scalar(0);
   const terms = tensors.map((t) => flatDot(t, t));
   return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
-/** The global L2 norm ‖(x₁, …, xₙ)‖₂ over every tensor together. */
+/**
+ * The global L2 norm ‖(x₁, …, xₙ)‖₂ over every tensor together.
+ *
+ * @example
+ * ```ts
+ * const norm = globalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) }); // 5: one norm over both
+ * ```
+ */
 export function globalNorm(tensors: readonly tf.Tensor[] | NamedTensors): tf.Scalar {
   return tf.sqrt(sumOfSquares(Array.isArray(tensors) ? tensors : Object.values(tensors)));
 }
 
-/** Σ over the names both maps have of Σ aᵢbᵢ: the global dot product. */
+/**
+ * Σ over the names both maps have of Σ aᵢbᵢ: the global dot product.
+ *
+ * @example
+ * ```ts
+ * // cos(g, g_adv) from two named gradient maps:
+ * const cosine = tf.div(globalDot(grads, gradsAdv), tf.mul(globalNorm(grads), globalNorm(gradsAdv)));
+ * ```
+ */
 export function globalDot(a: NamedTensors, b: NamedTensors): tf.Scalar {
   const terms = Object.keys(a)
     .filter((name) => b[name] !== undefined)
@@ -61,6 +93,14 @@ export function globalDot(a: NamedTensors, b: NamedTensors): tf.Scalar {
  * A new handle on the same data as `tensor`: no copy on any backend (a same-shape reshape only
  * adds a reference), whereas `tf.clone` copies on wasm. Use it to keep a variable's current value
  * while the variable is assigned a new one.
+ *
+ * @example
+ * ```ts
+ * // Keep w's value while w is assigned w + ε (no copy, even on wasm):
+ * const kept = shareData(variable);
+ * variable.assign(tf.add(variable, epsilon));
+ * variable.assign(kept);
+ * ```
  */
 export function shareData<T extends tf.Tensor>(tensor: T): T {
   return tf.reshape(tensor, tensor.shape) as T;
@@ -71,7 +111,14 @@ export function sameSignature(a: tf.Tensor, b: tf.Tensor): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 }
 
-/** Entry-wise a + b over the union of names (an entry only one map has is taken as it is). */
+/**
+ * Entry-wise a + b over the union of names (an entry only one map has is taken as it is).
+ *
+ * @example
+ * ```ts
+ * const sum = addNamed({ w: tf.scalar(1) }, { w: tf.scalar(2), b: tf.scalar(3) }); // { w: 3, b: 3 }
+ * ```
+ */
 export function addNamed(a: NamedTensors, b: NamedTensors): NamedTensors {
   const out: NamedTensors = { ...a };
   for (const [name, t] of Object.entries(b)) {
@@ -81,14 +128,29 @@ export function addNamed(a: NamedTensors, b: NamedTensors): NamedTensors {
   return out;
 }
 
-/** Apply `fn` to every entry of a named map, keeping the names. */
+/**
+ * Apply `fn` to every entry of a named map, keeping the names.
+ *
+ * @example
+ * ```ts
+ * const halved = mapNamed(context.grads!, (g) => tf.mul(g, 0.5));
+ * ```
+ */
 export function mapNamed(tensors: NamedTensors, fn: (tensor: tf.Tensor, name: string) => tf.Tensor): NamedTensors {
   const out: NamedTensors = {};
   for (const [name, tensor] of Object.entries(tensors)) out[name] = fn(tensor, name);
   return out;
 }
 
-/** Entries of `tensors` for the given variables only (in their order), skipping missing ones. */
+/**
+ * Entries of `tensors` for the given variables only (in their order), skipping missing ones.
+ *
+ * @example
+ * ```ts
+ * // The clean gradients of the perturbed variables only:
+ * const grads = pickNamed(context.grads!, context.variables);
+ * ```
+ */
 export function pickNamed(tensors: NamedTensors, variables: readonly { name: string }[]): NamedTensors {
   const out: NamedTensors = {};
   for (const v of variables) {
@@ -101,6 +163,12 @@ export function pickNamed(tensors: NamedTensors, variables: readonly { name: str
 /**
  * ρ·x/(‖x‖₂ + ε) for every entry, with one global norm: the SAM direction. A zero input gives
  * zeros. Pass `norm` when ‖x‖₂ is already known (e.g. `context.gradNorm()`).
+ *
+ * @example
+ * ```ts
+ * // SAM's ε = ρ g/‖g‖ inside a perturbation's compute:
+ * const epsilon = normalizeGlobal(pickNamed(context.grads!, context.variables), context.rho, context.normEpsilon, context.gradNorm());
+ * ```
  */
 export function normalizeGlobal(tensors: NamedTensors, rho: tf.Scalar | number, normEpsilon: number, norm?: tf.Scalar): NamedTensors {
   const scale = tf.div(rho, tf.add(norm ?? globalNorm(tensors), normEpsilon)) as tf.Scalar;

@@ -80,8 +80,11 @@ export interface ObjectiveExtras {
  * `perSample`; either may stand in for a missing `loss`.
  */
 export interface ObjectiveValue {
+  /** The scalar loss to minimize (optional when `perSample` or `parts` is given). */
   loss?: tf.Scalar;
+  /** The batch's per-sample losses, one per example (ESAM, ImbSAM's `classSplit`, a Fisher perturbation read them). */
   perSample?: tf.Tensor1D;
+  /** Named parts of the loss (ImbSAM's `head`/`tail`), summing to `loss`. */
   parts?: Record<string, tf.Scalar>;
 }
 
@@ -89,7 +92,9 @@ export interface ObjectiveValue {
 export interface ObjectiveOutputs {
   /** The scalar loss (the mean of `perSample`, or the sum of `parts`, when not returned). */
   readonly loss: tf.Scalar;
+  /** The per-sample losses, or `null` when the closure did not return them. */
   readonly perSample: tf.Tensor1D | null;
+  /** The named parts of the loss, or `null` when the closure did not return them. */
   readonly parts: Readonly<Record<string, tf.Scalar>> | null;
 }
 
@@ -159,16 +164,26 @@ export interface PerturbationContext extends BaseContext {
    * `context.gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1]))).grads`.
    * The returned tensors are owned by the optimizer.
    */
-  gradientOf(build: (outputs: ObjectiveOutputs) => tf.Scalar, offsets?: NamedTensors): { grads: NamedTensors; loss: tf.Scalar };
+  gradientOf(
+    build: (outputs: ObjectiveOutputs) => tf.Scalar,
+    offsets?: NamedTensors,
+  ): {
+    /** ∇ of the built scalar at w + δ, keyed by variable name. */
+    grads: NamedTensors;
+    /** The closure's loss at w + δ. */
+    loss: tf.Scalar;
+  };
 }
 
 /** Context of the `observe` hooks, called after a sharp step's adversarial pass. */
 export interface ObserveContext extends BaseContext {
+  /** The perturbed variables, in the same order as in `compute`. */
   readonly variables: readonly tf.Variable[];
   /** Clean gradients (null when no clean pass was made). */
   readonly grads: NamedTensors | null;
   /** Gradients at the perturbed point, ∇L(w + ε), of the updated and the perturbed variables. */
   readonly gradsAdv: NamedTensors;
+  /** The radius used at this step. */
   readonly rho: tf.Scalar;
 }
 
@@ -186,11 +201,17 @@ export type PerturbationResult = {
    * variables, with the loss `minimize` reports. The step then makes no adversarial pass of its
    * own; `epsilon` is still what the telemetry reports.
    */
-  adversarial?: { grads: NamedTensors; loss: tf.Scalar };
+  adversarial?: {
+    /** ∇L(w + ε) of the updated and the perturbed variables, keyed by name. */
+    grads: NamedTensors;
+    /** The loss `minimize` reports for this step. */
+    loss: tf.Scalar;
+  };
 };
 
 /** Where to look for the worst case: builds ε. */
 export interface Perturbation extends ComponentBase {
+  /** Always `'perturbation'`. */
   readonly kind: 'perturbation';
   /** The default radius ρ (a schedule may override it per step). */
   readonly rho: number;
@@ -224,20 +245,40 @@ export interface ScheduleDecision {
 
 /** Context of {@link Schedule.decide} and {@link Schedule.adjust}. */
 export interface ScheduleContext extends BaseContext {
+  /** The perturbed variables. */
   readonly variables: readonly tf.Variable[];
   /** Clean gradients: present in `decide` only when the schedule sets `needsGradient`, always in `adjust`. */
   readonly grads: NamedTensors | null;
+  /** The clean loss, when the clean pass has run (as for `grads`). */
   readonly loss: tf.Scalar | null;
 }
 
 /** When to pay for the second pass, and with which ρ. */
 export interface Schedule extends ComponentBase {
+  /** Always `'schedule'`. */
   readonly kind: 'schedule';
   /** Set when `decide` needs the clean gradient (AE-SAM): the clean pass then runs before `decide`. */
   readonly needsGradient?: boolean;
-  decide(context: ScheduleContext, state: ComponentState): { decision: ScheduleDecision; state?: ComponentState };
+  /** Decide whether this step is sharp and with which ρ; return the new state when the schedule keeps any. */
+  decide(
+    context: ScheduleContext,
+    state: ComponentState,
+  ): {
+    /** This step's verdict. */
+    decision: ScheduleDecision;
+    /** The schedule's new state, when it keeps any. */
+    state?: ComponentState;
+  };
   /** Optional: on non-sharp steps, change the clean gradient before the base optimizer sees it (LookSAM). */
-  adjust?(context: ScheduleContext & { readonly grads: NamedTensors }, state: ComponentState): { grads: NamedTensors; state?: ComponentState };
+  adjust?(
+    context: ScheduleContext & { readonly grads: NamedTensors },
+    state: ComponentState,
+  ): {
+    /** The gradient the base optimizer applies, keyed by variable name. */
+    grads: NamedTensors;
+    /** The schedule's new state, when it keeps any. */
+    state?: ComponentState;
+  };
   /** Optional: after a sharp step, see g and g_adv (LookSAM stores its g_v here). */
   observe?(context: ObserveContext, state: ComponentState): ComponentState;
 }
@@ -250,15 +291,26 @@ export interface CombineContext extends BaseContext {
   readonly grads: NamedTensors | null;
   /** Adversarial gradients g_adv = ∇L(w + ε). */
   readonly gradsAdv: NamedTensors;
+  /** The radius used at this step. */
   readonly rho: tf.Scalar;
 }
 
 /** How the clean and adversarial gradients make the update direction. */
 export interface Combiner extends ComponentBase {
+  /** Always `'combiner'`. */
   readonly kind: 'combiner';
   /** Whether `combine` needs the clean gradient (forces the clean pass). */
   readonly needsGradient: boolean;
-  combine(context: CombineContext, state: ComponentState): { grads: NamedTensors; state?: ComponentState };
+  /** The update direction from g and g_adv; return the new state when the combiner keeps any. */
+  combine(
+    context: CombineContext,
+    state: ComponentState,
+  ): {
+    /** The direction the base optimizer applies, keyed by variable name. */
+    grads: NamedTensors;
+    /** The combiner's new state, when it keeps any. */
+    state?: ComponentState;
+  };
 }
 
 /** Context of {@link Averager.update}. */
@@ -269,6 +321,7 @@ export interface AveragerContext extends BaseContext {
 
 /** Which weights to keep: a running average of the trajectory (SWA, EMA, ...). */
 export interface Averager extends ComponentBase {
+  /** Always `'averager'`. */
   readonly kind: 'averager';
   /** Called after every update with the new weights. */
   update(context: AveragerContext, state: ComponentState): ComponentState;
@@ -291,11 +344,17 @@ export interface Averager extends ComponentBase {
 
 /** The subset of tfjs-layers' `CustomCallbackArgs` flatmin uses (plain functions: no tfjs-layers import needed). */
 export interface FitCallbackHooks {
+  /** Called once when `fit` starts. */
   onTrainBegin?: (logs?: Record<string, unknown>) => void | Promise<void>;
+  /** Called once when `fit` ends. */
   onTrainEnd?: (logs?: Record<string, unknown>) => void | Promise<void>;
+  /** Called at the start of every epoch. */
   onEpochBegin?: (epoch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+  /** Called at the end of every epoch, with the epoch's logs (`loss`, metrics, `val_loss`, ...). */
   onEpochEnd?: (epoch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+  /** Called before every batch. */
   onBatchBegin?: (batch: number, logs?: Record<string, unknown>) => void | Promise<void>;
+  /** Called after every batch, with the batch's logs. */
   onBatchEnd?: (batch: number, logs?: Record<string, unknown>) => void | Promise<void>;
 }
 

@@ -12,6 +12,7 @@ import type { StepVariables } from './step/context.js';
 
 /** A tfjs-layers model (or layer), seen only through the fields flatmin reads. */
 export interface LayersLike {
+  /** The model's layers; nested models' layers are walked too. */
   readonly layers: readonly unknown[];
 }
 

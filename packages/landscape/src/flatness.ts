@@ -35,11 +35,15 @@ export interface FlatnessResult {
   base: number;
   /** Each draw's increase L(w + sVᵢ) − L(w), in draw order. */
   increases: number[];
-  /** The settings used. */
+  /** The settings used: M. */
   samples: number;
+  /** The radius s used. */
   radius: number;
+  /** The normalization used. */
   normalization: Normalization;
+  /** The bias handling used. */
   biases: Biases;
+  /** The seed used. */
   seed: number;
 }
 

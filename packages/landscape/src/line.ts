@@ -49,6 +49,7 @@ export interface LineOptions {
 
 /** What {@link lineLandscape} resolves to (plain JSON; `JSON.stringify` keeps all of it). */
 export interface LineResult {
+  /** Always `'line'`. */
   kind: 'line';
   /** The positions s along the direction. */
   s: number[];
@@ -58,8 +59,11 @@ export interface LineResult {
   base: number;
   /** `'random'`, `'given'` or `'interpolation'` (with `to`). */
   direction: 'random' | 'given' | 'interpolation';
+  /** The normalization used. */
   normalization: Normalization;
+  /** The bias handling used. */
   biases: Biases;
+  /** The seed used. */
   seed: number;
   /** The direction V, one flat (row-major) array per variable, with `keepDirection`. */
   vector?: number[][];

@@ -21,7 +21,10 @@ export type LossOfOutputs = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 /** The part of a tfjs-layers `LayersModel` the wrappers use (so any `tf.LayersModel` fits). */
 export interface ModelLike {
   /** The trainable weights; each `read()` gives its `tf.Variable`. */
-  readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor }>;
+  readonly trainableWeights: ReadonlyArray<{
+    /** The weight's `tf.Variable`. */
+    read(): tf.Tensor;
+  }>;
   /** A forward pass; called with `{ training: false }` (BatchNorm's moving statistics, no dropout). */
   apply(inputs: tf.Tensor | tf.Tensor[], kwargs?: { training?: boolean }): unknown;
   /** The compiled model's loss (`model.compile({ loss })`: a name or a function; the first of a list), used when `loss` is not given. */
@@ -100,12 +103,17 @@ export function modelObjective(model: ModelLike, batch: ModelBatch): ModelObject
 
 /** Every measurement bound to one model and batch (see {@link forModel}). */
 export interface ModelMeasurements extends ModelObjective {
+  /** {@link flatness} of the model on the batch. */
   flatness(options?: FlatnessOptions): Promise<FlatnessResult>;
+  /** {@link sharpness} of the model on the batch. */
   sharpness(options?: SharpnessOptions): Promise<SharpnessResult>;
+  /** {@link hessianEigenvalue} of the model on the batch. */
   hessianEigenvalue(options?: HessianEigenvalueOptions): Promise<number>;
+  /** {@link hessianTrace} of the model on the batch. */
   hessianTrace(options?: HessianTraceOptions): Promise<number>;
   /** The line; `to` may also be a second model of the same architecture (its trainable weights are w₂). */
   lineLandscape(options?: Omit<LineOptions, 'to'> & { to?: tf.Tensor[] | ModelLike }): Promise<LineResult>;
+  /** {@link surfaceLandscape} of the model on the batch. */
   surfaceLandscape(options?: SurfaceOptions): Promise<SurfaceResult>;
 }
 

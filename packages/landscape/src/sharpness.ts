@@ -36,13 +36,19 @@ export interface SharpnessResult {
   base: number;
   /** L(w + εₖ) for every iterate k = 0 … steps. */
   losses: number[];
-  /** The settings used. */
+  /** The settings used: ρ. */
   rho: number;
+  /** The ascent steps taken. */
   steps: number;
+  /** The ascent step size used. */
   stepSize: number;
+  /** Whether the ball was adaptive (ASAM's). */
   adaptive: boolean;
+  /** The adaptive ball's η. */
   eta: number;
+  /** How ε₀ was chosen. */
   init: 'gradient' | 'random';
+  /** The seed used. */
   seed: number;
 }
 

@@ -48,6 +48,7 @@ export interface SurfaceOptions {
 
 /** What {@link surfaceLandscape} resolves to (plain JSON). */
 export interface SurfaceResult {
+  /** Always `'surface'`. */
   kind: 'surface';
   /** The grid's positions along V₁. */
   a: number[];
@@ -59,9 +60,13 @@ export interface SurfaceResult {
   base: number;
   /** cos(V₁, V₂) over every variable (≈ 0 with `orthogonalize`, unless some filter has a single element). */
   cosine: number;
+  /** The normalization used. */
   normalization: Normalization;
+  /** The bias handling used. */
   biases: Biases;
+  /** Whether V₂ was orthogonalized against V₁. */
   orthogonal: boolean;
+  /** The seed used. */
   seed: number;
   /** [V₁, V₂], each one flat (row-major) array per variable, with `keepDirections`. */
   vectors?: [number[][], number[][]];

@@ -10,6 +10,7 @@ import { isLayersLike, loraLayers } from './layers.js';
 
 /** What {@link BalancednessOptions.optimizer} needs: its completed updates (every tfjs optimizer has it). */
 export interface StepCounter {
+  /** The optimizer's completed updates, the step t of `alpha(t)`. */
   readonly iterations: number;
 }
 
@@ -42,7 +43,10 @@ export interface Balancedness {
    */
   attach(model: LayersLike): void;
   /** The options, as given (for display). */
-  readonly config: Readonly<{ alpha: number | 'function' }>;
+  readonly config: Readonly<{
+    /** α as given, or `'function'` when it is a schedule. */
+    alpha: number | 'function';
+  }>;
 }
 
 const WHERE = 'balancedness';

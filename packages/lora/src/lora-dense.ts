@@ -9,7 +9,14 @@ import { FlatminConfigError } from '@flatmin/core';
 import { checkChoice, checkNumber, checkOptions } from '@flatmin/core/kit';
 import { registerRole } from './roles.js';
 
-/** The activations a {@link LoraDense} takes: tfjs-layers' activation identifiers. */
+/**
+ * The activations a {@link LoraDense} takes: tfjs-layers' activation identifiers.
+ *
+ * @example
+ * ```ts
+ * const layer = loraDense({ units: 8, rank: 2, inputShape: [4], activation: ACTIVATIONS[3] }); // 'relu'
+ * ```
+ */
 export const ACTIVATIONS = ['linear', 'elu', 'hardSigmoid', 'relu', 'relu6', 'selu', 'sigmoid', 'softmax', 'softplus', 'softsign', 'tanh', 'swish', 'mish', 'gelu', 'gelu_new'] as const;
 
 /** An activation of {@link ACTIVATIONS}. */

@@ -52,7 +52,12 @@ const WHERE = 'cosineWithWarmup';
  * schedule(1000); // 0.001
  * ```
  */
-export function cosineWithWarmup(options: CosineWithWarmupOptions): DescribedSchedule<{ name: 'cosineWithWarmup'; config: CosineWithWarmupConfig }> {
+export function cosineWithWarmup(options: CosineWithWarmupOptions): DescribedSchedule<{
+  /** Always `'cosineWithWarmup'`. */
+  name: 'cosineWithWarmup';
+  /** The resolved options. */
+  config: CosineWithWarmupConfig;
+}> {
   const given = checkOptions(options, KEYS, WHERE);
   const peak = requiredNumber('peak', given.peak, { min: 0, minExclusive: true }, 'a finite number > 0', WHERE);
   const warmupSteps = optionalNumber('warmupSteps', given.warmupSteps, 0, { min: 0, integer: true }, WHERE);

@@ -72,7 +72,9 @@ export interface ModelLike {
  * ```
  */
 export interface LearningRateCallback extends FitCallbackHooks {
+  /** With `every: 'batch'`: sets the rate of the step about to run. */
   onBatchBegin?: (batch: number, logs?: Record<string, unknown>) => Promise<void>;
+  /** With `every: 'epoch'`: sets the rate of the epoch about to run. */
   onEpochBegin?: (epoch: number, logs?: Record<string, unknown>) => Promise<void>;
 }
 

@@ -39,7 +39,12 @@ const WHERE = 'linearDecay';
  * schedule(500); // 0.01
  * ```
  */
-export function linearDecay(options: LinearDecayOptions): DescribedSchedule<{ name: 'linearDecay'; config: LinearDecayConfig }> {
+export function linearDecay(options: LinearDecayOptions): DescribedSchedule<{
+  /** Always `'linearDecay'`. */
+  name: 'linearDecay';
+  /** The resolved options. */
+  config: LinearDecayConfig;
+}> {
   const given = checkOptions(options, KEYS, WHERE);
   const initial = requiredNumber('initial', given.initial, { min: 0, minExclusive: true }, 'a finite number > 0', WHERE);
   const final = optionalNumber('final', given.final, 0, { min: 0 }, WHERE);

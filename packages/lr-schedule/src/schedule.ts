@@ -27,9 +27,13 @@ export type ScheduleFunction = (step: number) => number;
  * ```
  */
 export interface CosineWithWarmupConfig {
+  /** The rate at the end of the warmup, where the cosine starts. */
   peak: number;
+  /** Steps of linear warmup from 0 to `peak` (0: none). */
   warmupSteps: number;
+  /** The step at which the rate reaches `floor`. */
   totalSteps: number;
+  /** The rate from `totalSteps` on. */
   floor: number;
 }
 
@@ -42,8 +46,11 @@ export interface CosineWithWarmupConfig {
  * ```
  */
 export interface StepDecayConfig {
+  /** The rate of steps 0 … every − 1. */
   initial: number;
+  /** The multiplier applied every `every` steps. */
   factor: number;
+  /** The length of each constant stretch, in steps. */
   every: number;
 }
 
@@ -56,8 +63,11 @@ export interface StepDecayConfig {
  * ```
  */
 export interface LinearDecayConfig {
+  /** The rate of step 0. */
   initial: number;
+  /** The rate from `totalSteps` on. */
   final: number;
+  /** The step at which the rate reaches `final`. */
   totalSteps: number;
 }
 
@@ -72,9 +82,24 @@ export interface LinearDecayConfig {
  * ```
  */
 export type ScheduleDescription =
-  | { name: 'cosineWithWarmup'; config: CosineWithWarmupConfig }
-  | { name: 'stepDecay'; config: StepDecayConfig }
-  | { name: 'linearDecay'; config: LinearDecayConfig };
+  | {
+      /** The factory: {@link cosineWithWarmup}. */
+      name: 'cosineWithWarmup';
+      /** Its resolved options. */
+      config: CosineWithWarmupConfig;
+    }
+  | {
+      /** The factory: {@link stepDecay}. */
+      name: 'stepDecay';
+      /** Its resolved options. */
+      config: StepDecayConfig;
+    }
+  | {
+      /** The factory: {@link linearDecay}. */
+      name: 'linearDecay';
+      /** Its resolved options. */
+      config: LinearDecayConfig;
+    };
 
 /**
  * A schedule made by this package's factories: a {@link ScheduleFunction} with its
@@ -93,7 +118,12 @@ export interface DescribedSchedule<D extends ScheduleDescription = ScheduleDescr
   /** The factory's name and resolved options (JSON). */
   readonly description: D;
   /** The smallest and the largest rate over all steps. */
-  readonly range: { readonly min: number; readonly max: number };
+  readonly range: {
+    /** The smallest rate. */
+    readonly min: number;
+    /** The largest rate. */
+    readonly max: number;
+  };
 }
 
 /** Attach the description and range to the pure function (frozen: a schedule never changes). */

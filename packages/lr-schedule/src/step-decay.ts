@@ -41,7 +41,12 @@ const WHERE = 'stepDecay';
  * schedule(60); // 0.025
  * ```
  */
-export function stepDecay(options: StepDecayOptions): DescribedSchedule<{ name: 'stepDecay'; config: StepDecayConfig }> {
+export function stepDecay(options: StepDecayOptions): DescribedSchedule<{
+  /** Always `'stepDecay'`. */
+  name: 'stepDecay';
+  /** The resolved options. */
+  config: StepDecayConfig;
+}> {
   const given = checkOptions(options, KEYS, WHERE);
   const initial = requiredNumber('initial', given.initial, { min: 0, minExclusive: true }, 'a finite number > 0', WHERE);
   const factor = optionalNumber('factor', given.factor, 0.1, { min: 0, minExclusive: true, max: 1 }, WHERE);

@@ -11,7 +11,14 @@ import { normalDraws } from './normal.js';
 /** How the standard deviation of the noise follows the weights. */
 export type NoiseScale = 'standard' | 'matrix' | 'element' | 'filter';
 
-/** Every {@link NoiseScale}, in the order the docs list them. */
+/**
+ * Every {@link NoiseScale}, in the order the docs list them.
+ *
+ * @example
+ * ```ts
+ * const perturbations = NOISE_SCALES.map((scale) => gaussian({ sigma: 0.01, scale }));
+ * ```
+ */
 export const NOISE_SCALES: readonly NoiseScale[] = ['standard', 'matrix', 'element', 'filter'];
 
 /**

@@ -56,6 +56,7 @@ export interface MaskSelection {
  * ```
  */
 export interface Mask {
+  /** Always `'mask'`. */
   readonly kind: 'mask';
   /** The factory name (`'fisherMask'`, ...): how `fromConfig` finds it again. */
   readonly name: string;
@@ -88,7 +89,14 @@ export function registerMask(name: string, factory: MaskFactory): void {
   masks.set(name, factory);
 }
 
-/** The mask factory registered under `name`, if any. */
+/**
+ * The mask factory registered under `name`, if any.
+ *
+ * @example
+ * ```ts
+ * const mask = lookupMask('fisherMask')?.({ sparsity: 0.5 }); // what fromConfig does for a saved sparse()
+ * ```
+ */
 export function lookupMask(name: string): MaskFactory | undefined {
   return masks.get(name);
 }

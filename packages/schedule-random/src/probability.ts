@@ -9,9 +9,30 @@ import { checkKnownKeys, checkNumber, checkOptions } from '@flatmin/core/kit';
 
 /** The JSON description of a {@link ProbabilitySchedule} (what `randomly`'s config stores). */
 export type ProbabilityConfig =
-  | { readonly schedule: 'constant'; readonly p: number }
-  | { readonly schedule: 'linear'; readonly from: number; readonly to: number; readonly totalSteps: number }
-  | { readonly schedule: 'step'; readonly values: readonly number[]; readonly boundaries: readonly number[] };
+  | {
+      /** {@link constantP}. */
+      readonly schedule: 'constant';
+      /** The probability at every step. */
+      readonly p: number;
+    }
+  | {
+      /** {@link linearP}. */
+      readonly schedule: 'linear';
+      /** p(0). */
+      readonly from: number;
+      /** p(t) for t ≥ totalSteps. */
+      readonly to: number;
+      /** The step at which p reaches `to`. */
+      readonly totalSteps: number;
+    }
+  | {
+      /** {@link stepP}. */
+      readonly schedule: 'step';
+      /** The probability of each stretch (one more than `boundaries`). */
+      readonly values: readonly number[];
+      /** The steps where the next value starts. */
+      readonly boundaries: readonly number[];
+    };
 
 /**
  * A p(t) that can be saved: a function of the step t (counted from 0) with values in [0, 1], and

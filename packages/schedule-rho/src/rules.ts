@@ -65,7 +65,14 @@ export function registerRhoRule(name: string, factory: RhoRuleFactory): void {
   rules.set(name, factory);
 }
 
-/** The rule factory registered under `name`, or `undefined`. */
+/**
+ * The rule factory registered under `name`, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * const rule = lookupRhoRule('inverseSqrt')?.({ rho: 0.05 }); // what fromConfig does for a saved rhoSchedule
+ * ```
+ */
 export function lookupRhoRule(name: string): RhoRuleFactory | undefined {
   return rules.get(name);
 }
@@ -87,7 +94,15 @@ export function makeRhoRule(name: string, config: Readonly<Record<string, JsonVa
   return rule as unknown as RhoRule;
 }
 
-/** Whether `value` is a {@link RhoRule} (a function with `kind: 'rho'`, a name and an object `config`). */
+/**
+ * Whether `value` is a {@link RhoRule} (a function with `kind: 'rho'`, a name and an object `config`).
+ *
+ * @example
+ * ```ts
+ * isRhoRule(inverseSqrt({ rho: 0.1 })); // true: saved by getConfig
+ * isRhoRule((step: number) => 0.05); // false: a plain function
+ * ```
+ */
 export function isRhoRule(value: unknown): value is RhoRule {
   if (typeof value !== 'function') return false;
   const candidate = value as unknown as Partial<RhoRule>;

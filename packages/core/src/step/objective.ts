@@ -128,7 +128,19 @@ export function classSplit(
   perSampleLoss: tf.Tensor1D,
   labels: tf.Tensor,
   options: { tail: readonly number[] },
-): { loss: tf.Scalar; perSample: tf.Tensor1D; parts: { head: tf.Scalar; tail: tf.Scalar } } {
+): {
+  /** head + tail: the batch's mean loss. */
+  loss: tf.Scalar;
+  /** The per-sample losses given. */
+  perSample: tf.Tensor1D;
+  /** The loss split by class. */
+  parts: {
+    /** The head classes' losses summed, divided by the batch size. */
+    head: tf.Scalar;
+    /** The tail classes' losses summed, divided by the batch size. */
+    tail: tf.Scalar;
+  };
+} {
   if (!(perSampleLoss instanceof tf.Tensor) || perSampleLoss.rank !== 1) {
     throw new FlatminError('classSplit: perSampleLoss must be a rank-1 tensor, one loss per example.');
   }
