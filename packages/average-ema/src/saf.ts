@@ -34,7 +34,16 @@ export interface SafOptions {
 /** The per-sample trajectory loss {@link saf} makes, with its output memory. */
 export interface SafTrajectory {
   /** The checked options (defaults filled in). */
-  readonly config: Readonly<{ lambda: number; tau: number; epochsBack: number; samples?: number }>;
+  readonly config: Readonly<{
+    /** λ, the weight of the trajectory term. */
+    lambda: number;
+    /** τ, the softmax temperature. */
+    tau: number;
+    /** Ẽ, how many visits back the remembered outputs are. */
+    epochsBack: number;
+    /** The number of samples the memory was sized for, when given. */
+    samples?: number;
+  }>;
   /**
    * λτ² · (1/B) Σ_b Σ_classes p_b (log p_b − log q_b), p = softmax(f_past/τ) the outputs remembered
    * for `indices[b]` from Ẽ visits back (no gradient), q = softmax(studentLogits/τ); a sample with

@@ -20,9 +20,21 @@ import type { Averager, AveragerHandle, ComponentState, FitCallbackHooks } from 
 /** A tfjs-layers model, seen only through the fields a standalone averager reads. */
 export interface AttachModel {
   /** Its trainable parameters (tfjs-layers `LayerVariable`s, whose `read()` is the `tf.Variable`, or variables). */
-  readonly trainableWeights: ReadonlyArray<{ read(): tf.Tensor } | tf.Variable>;
+  readonly trainableWeights: ReadonlyArray<
+    | {
+        /** The weight's `tf.Variable`. */
+        read(): tf.Tensor;
+      }
+    | tf.Variable
+  >;
   /** Its other weights (frozen parameters, BatchNorm moving statistics): kept by `apply()`, put back by `restore()`. */
-  readonly nonTrainableWeights?: ReadonlyArray<{ read(): tf.Tensor } | tf.Variable>;
+  readonly nonTrainableWeights?: ReadonlyArray<
+    | {
+        /** The weight's `tf.Variable`. */
+        read(): tf.Tensor;
+      }
+    | tf.Variable
+  >;
 }
 
 /**

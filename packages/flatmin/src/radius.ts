@@ -66,7 +66,11 @@ function learningRateOf(base: unknown): number | undefined {
 export type LetsKeys = LearnedRhoOptions;
 
 /** Options of {@link lets}: `validation` (required), `rho0` (0.05), `lr` (0.01), `every` (1), and the settings. */
-export type LetsOptions = MethodSettings & LetsKeys & { validation: () => tf.Scalar };
+export type LetsOptions = MethodSettings &
+  LetsKeys & {
+    /** The validation loss, a closure `() => tf.Scalar` on a held-out batch (required). */
+    validation: () => tf.Scalar;
+  };
 
 /**
  * LETS — Wang, Jiang, Fu & Zhang, "Enhancing Sharpness-Aware Minimization by Learning

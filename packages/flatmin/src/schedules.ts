@@ -69,7 +69,11 @@ export interface AeSamKeys extends Partial<AdaptivePolicyOptions> {
 }
 
 /** Options of {@link aeSam}: `rho` (0.05), `delta` (0.9), `lambda1` (−1), `lambda2` (1), `totalSteps` (required), and the settings. */
-export type AeSamOptions = MethodSettings & AeSamKeys & { totalSteps: number };
+export type AeSamOptions = MethodSettings &
+  AeSamKeys & {
+    /** T, the run's length in steps (epochs × batches per epoch), for c_t's schedule (required). */
+    totalSteps: number;
+  };
 
 /**
  * AE-SAM — Jiang, Yang, Zhang & Kwok, "An Adaptive Policy to Employ Sharpness-Aware
