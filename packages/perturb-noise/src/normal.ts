@@ -14,10 +14,21 @@ import * as tf from '@tensorflow/tfjs-core';
 const LAYERS = 128;
 const SCALE = 2 ** 24;
 const R = 3.442619855899;
-const K = new Int32Array(LAYERS);
-const W = new Float64Array(LAYERS);
-const F = new Float64Array(LAYERS);
-{
+/** The ziggurat's tables: K (fast-path bounds), W (scales), F (densities), one entry per layer. */
+interface Tables {
+  readonly K: Int32Array;
+  readonly W: Float64Array;
+  readonly F: Float64Array;
+}
+
+let cached: Tables | null = null;
+
+/** The tables, computed on the first draw (nothing runs at import time, so bundlers may drop the module). */
+function tables(): Tables {
+  if (cached !== null) return cached;
+  const K = new Int32Array(LAYERS);
+  const W = new Float64Array(LAYERS);
+  const F = new Float64Array(LAYERS);
   const v = 9.91256303526217e-3;
   let d = R;
   let t = d;
@@ -35,6 +46,8 @@ const F = new Float64Array(LAYERS);
     F[i] = Math.exp(-0.5 * d * d);
     W[i] = d / SCALE;
   }
+  cached = { K, W, F };
+  return cached;
 }
 
 /**
@@ -55,6 +68,7 @@ const F = new Float64Array(LAYERS);
  * ```
  */
 export function fillNormal(out: Float32Array, seed: number): void {
+  const { K, W } = tables();
   // splitmix32 → the four sfc32 words.
   let s = seed >>> 0;
   const state = new Int32Array(4);
@@ -118,6 +132,7 @@ function uniform(state: Int32Array): number {
 
 /** The ziggurat's rare draws: the wedge test, the tail beyond R, and fresh draws when one is rejected. */
 function slowPath(first: number, layer: number, state: Int32Array): number {
+  const { K, W, F } = tables();
   let j = first;
   let i = layer;
   for (;;) {
