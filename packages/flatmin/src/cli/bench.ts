@@ -159,7 +159,8 @@ export async function runBench(options: BenchOptions, io: CliIo): Promise<BenchR
     const make = (method: string, optimizer: tf.Optimizer, counted: () => number, nominalPasses: string, dispose: () => void, onStep = () => {}): Variant => {
       const model = buildMlp(options.seed);
       const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-      const loss = () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs) as tf.Tensor) as tf.Scalar;
+      // The model's own loss: categorical cross-entropy of its softmax output (clipped as Keras does).
+      const loss = () => tf.tidy(() => tf.mean(tf.neg(tf.sum(tf.mul(ys, tf.log(tf.clipByValue(model.apply(xs) as tf.Tensor, 1e-7, 1 - 1e-7))), -1))) as tf.Scalar);
       return {
         method,
         step: () => {

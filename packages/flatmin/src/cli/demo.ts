@@ -9,7 +9,7 @@ import { FlagReader, type CommonOptions, parseFlags } from './args.js';
 import { presets } from '../catalog.js';
 import { loadMnist, toTensors } from './data.js';
 import type { CliIo } from './io.js';
-import { createPreset, parseMethods } from './methods.js';
+import { checkRho, createPreset, parseMethods } from './methods.js';
 import { selectBackend } from './runtime.js';
 import { formatTable } from './table.js';
 import { type RunResult, type TensorData, trainAndEvaluate } from './train.js';
@@ -79,10 +79,12 @@ export function parseDemo(argv: readonly string[]): DemoOptions | 'help' {
   const defaults = quick ? DEMO_QUICK : DEMO_DEFAULTS;
   const pools = { train: 8000, test: 2000 };
   const rho = read.positive('rho', undefined);
+  const chosen = parseMethods('demo', read.text('method'), defaults.methods);
+  checkRho('demo', chosen, rho);
   return {
     ...read.common(),
     quick,
-    methods: parseMethods('demo', read.text('method'), defaults.methods).map((p) => p.name),
+    methods: chosen.map((p) => p.name),
     epochs: read.integer('epochs', defaults.epochs, 1),
     train: read.integer('train', defaults.train, 1, pools.train),
     test: read.integer('test', defaults.test, 1, pools.test),

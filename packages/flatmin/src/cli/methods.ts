@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { FlatminConfigError, type SharpnessAwareOptimizer } from '@flatmin/core';
 import { type PresetInfo, presets } from '../catalog.js';
 import { UsageError } from './io.js';
@@ -77,5 +77,17 @@ export function createPreset(command: string, preset: PresetInfo, plan: RunPlan)
       throw new UsageError(`flatmin ${command}: --rho does not apply to method '${preset.name}' (${error.message})`);
     }
     throw error;
+  }
+}
+
+/**
+ * Check at parse time that every chosen preset takes `--rho` (a throwaway optimizer each, disposed),
+ * so a bad combination fails before any training.
+ */
+export function checkRho(command: string, chosen: readonly PresetInfo[], rho: number | undefined): void {
+  if (rho === undefined) return;
+  for (const preset of chosen) {
+    const base = tf.train.sgd(0.1);
+    createPreset(command, preset, { base, seed: 0, totalSteps: 1, rho }).dispose();
   }
 }
