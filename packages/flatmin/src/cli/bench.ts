@@ -8,8 +8,8 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FlagReader, type CommonOptions, parseFlags } from './args.js';
 import { presets } from '../catalog.js';
+import { type CommonOptions, FlagReader, parseFlags } from './args.js';
 import { loadMnist, toTensors } from './data.js';
 import { type CliIo, UsageError } from './io.js';
 import { createPreset, parseMethods } from './methods.js';

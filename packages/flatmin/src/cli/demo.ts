@@ -5,8 +5,8 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { FlagReader, type CommonOptions, parseFlags } from './args.js';
 import { presets } from '../catalog.js';
+import { type CommonOptions, FlagReader, parseFlags } from './args.js';
 import { loadMnist, toTensors } from './data.js';
 import type { CliIo } from './io.js';
 import { checkRho, createPreset, parseMethods } from './methods.js';

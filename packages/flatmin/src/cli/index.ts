@@ -14,8 +14,8 @@
  */
 export { BACKENDS, type CliBackend, type CommonOptions } from './args.js';
 export { type BenchOptions, type BenchReport, type BenchRow, runBench, type Spread } from './bench.js';
-export { type DemoOptions, type DemoReport, type DemoRun, runDemo } from './demo.js';
 export { type Dataset, IMAGE_SIZE, loadMnist, NUM_CLASSES, poolSizes, type SampleRef, splitPools, toTensors } from './data.js';
+export { type DemoOptions, type DemoReport, type DemoRun, runDemo } from './demo.js';
 export { type CliIo, type Output, SILENT, UsageError } from './io.js';
 export { type LandscapeOptions, type LandscapeReport, type LandscapeRun, runLandscape } from './landscape.js';
 export { type ListedPreset, type ListOptions, runList } from './list.js';

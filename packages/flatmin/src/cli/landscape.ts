@@ -8,10 +8,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import type { FlatnessResult, LineResult, SurfaceResult } from '@flatmin/landscape';
+import * as tf from '@tensorflow/tfjs-core';
 import { presets } from '../catalog.js';
-import { FlagReader, type CommonOptions, parseFlags } from './args.js';
+import { type CommonOptions, FlagReader, parseFlags } from './args.js';
 import { loadMnist, toTensors } from './data.js';
 import { type CliIo, UsageError } from './io.js';
 import { createPreset, parseMethods } from './methods.js';

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseBench, runBench, BENCH_USAGE } from './bench.js';
+import { BENCH_USAGE, parseBench, runBench } from './bench.js';
 import { DEMO_USAGE, parseDemo, runDemo } from './demo.js';
 import { type CliIo, UsageError } from './io.js';
 import { LANDSCAPE_USAGE, parseLandscape, runLandscape } from './landscape.js';

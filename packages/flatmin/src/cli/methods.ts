@@ -4,8 +4,9 @@
  *
  * @module
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { FlatminConfigError, type SharpnessAwareOptimizer } from '@flatmin/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type PresetInfo, presets } from '../catalog.js';
 import { UsageError } from './io.js';
 

@@ -4,9 +4,10 @@
  *
  * @module
  */
+
+import type { SharpnessAwareOptimizer } from '@flatmin/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { SharpnessAwareOptimizer } from '@flatmin/core';
 import type { Output } from './io.js';
 import { buildMlp } from './model.js';
 import { Progress, type ProgressOptions } from './progress.js';
