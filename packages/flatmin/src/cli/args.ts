@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { UsageError } from './io.js';
 
-/** The option specs `parseArgs` takes. */
-export type FlagSpecs = NonNullable<ParseArgsConfig['options']>;
+/** The option specs `parseArgs` takes (the subset the CLI uses). */
+export type FlagSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 /** The parsed flag values (strings for valued flags, booleans for switches). */
 export type FlagValues = Record<string, string | boolean | undefined>;
 
