@@ -1,4 +1,4 @@
-// The built bin as a user runs it (`npx flatmin …` runs dist/cli/bin.js with node): exit codes,
+// The built bin as a user runs it (`npx flatmin …` runs bin/flatmin.js with node): exit codes,
 // stdout holding only the JSON, progress on stderr as one line per update (not a terminal).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN } from './helpers.js';
 
 const run = async (args: string[]) => {
-  expect(existsSync(BIN), `${BIN} is missing: build first (pnpm turbo run build --filter=flatmin)`).toBe(true);
+  expect(existsSync(new URL('../../dist/cli/main.js', import.meta.url)), 'dist/cli/main.js is missing: build first (pnpm turbo run build --filter=flatmin)').toBe(true);
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { timeout: 60_000 });
     return { code: 0, stdout, stderr };
@@ -17,10 +17,10 @@ const run = async (args: string[]) => {
   }
 };
 
-describe('the flatmin bin (dist/cli/bin.js, a child process)', () => {
+describe('the flatmin bin (bin/flatmin.js over dist/cli, a child process)', () => {
   it('is the package.json bin, with a node shebang', () => {
     const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> };
-    expect(manifest.bin).toEqual({ flatmin: './dist/cli/bin.js' });
+    expect(manifest.bin).toEqual({ flatmin: './bin/flatmin.js' });
     expect(readFileSync(BIN, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
   });
 

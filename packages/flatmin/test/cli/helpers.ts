@@ -15,4 +15,4 @@ export function collector(): CliIo & { out: () => string; err: () => string } {
 }
 
 /** The built `flatmin` bin (the `bin` of package.json), as a user's `npx flatmin` runs it. */
-export const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/flatmin.js', import.meta.url));
