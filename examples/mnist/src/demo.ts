@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * flatmin demo: SGD vs SAM on real MNIST digits. `pnpm demo --help` lists the flags.
+ * `pnpm demo`: the `flatmin demo` command of the published `flatmin` package (the same code
+ * `npx flatmin demo` runs). `pnpm demo --help` lists the flags.
  */
-import { main } from './cli.js';
+import { main } from 'flatmin/cli';
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(['demo', ...process.argv.slice(2)]);

@@ -79,12 +79,30 @@ describe('an npm app with the packed tarballs', () => {
     expectTrained(await runInApp('train-flatmin.mjs', train(imports)));
   });
 
+  it('the flatmin bin runs from the installed tarball: `npx flatmin list --json`, a bad method exits 2, a tiny demo trains on MNIST', async () => {
+    const list = await run('npx', ['--no', 'flatmin', 'list', '--json'], { cwd: app, timeout: 60_000 });
+    expect((JSON.parse(list.stdout) as { presets: unknown[] }).presets).toHaveLength(23);
+    const bin = join(app, 'node_modules', '.bin', 'flatmin');
+    const bad = await run(bin, ['demo', '--method', 'nosuch'], { cwd: app, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown method 'nosuch' in --method/);
+    const demo = await run(bin, ['demo', '--method', 'lookSam', '--train', '64', '--test', '32', '--epochs', '1', '--batch', '32', '--backend', 'cpu', '--json'], { cwd: app, timeout: 120_000 });
+    const report = JSON.parse(demo.stdout) as { runs: { method: string; steps: number }[] };
+    expect(report.runs.map((r) => [r.method, r.steps])).toEqual([
+      ['SGD', 2],
+      ['lookSam', 2],
+    ]);
+  });
+
   it('trains from a CommonJS script (require of ESM, Node >= 20.19), and requires every entry point', async () => {
     const imports = [
       "const tf = require('@tensorflow/tfjs');",
       "const { sharpnessAware } = require('@flatmin/core');",
       "const { gradient } = require('@flatmin/perturb-gradient');",
-      "for (const entry of ['@flatmin/core', '@flatmin/core/kit', '@flatmin/perturb-gradient', '@flatmin/backend', 'flatmin']) if (Object.keys(require(entry)).length === 0) throw new Error(entry + ' exports nothing');",
+      "for (const entry of ['@flatmin/core', '@flatmin/core/kit', '@flatmin/perturb-gradient', '@flatmin/backend', 'flatmin', 'flatmin/cli']) if (Object.keys(require(entry)).length === 0) throw new Error(entry + ' exports nothing');",
     ].join('\n');
     expectTrained(await runInApp('train.cjs', train(imports)));
   });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { IMAGE_SIZE, loadMnist, NUM_CLASSES, poolSizes, splitPools, toTensors } from '../src/data.js';
+import { IMAGE_SIZE, loadMnist, NUM_CLASSES, poolSizes, splitPools, toTensors } from '../../src/cli/data.js';
 
 describe('MNIST data', () => {
   afterEach(() => vi.restoreAllMocks());
