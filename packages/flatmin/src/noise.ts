@@ -6,7 +6,7 @@
 import { mix, type SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { type FilterNoiseOptions, type FisherNoiseOptions, filterNoise, fisherNoise, type GaussianOptions, gaussian } from '@flatmin/perturb-noise';
 import { flatLoraNoise, mergedScope } from '@flatmin/lora';
-import { asKey, defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
+import { defined, GuardedOptimizer, given, type MethodSettings, needsObjective, resolvePreset } from './preset.js';
 
 /** The paper keys of {@link rwp}. */
 export interface RwpKeys extends GaussianOptions {

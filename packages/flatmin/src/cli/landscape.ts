@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FlatnessResult, LineResult, SurfaceResult } from '@flatmin/landscape';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { presets } from '../catalog.js';
 import { type CommonOptions, FlagReader, parseFlags } from './args.js';
 import { loadMnist, toTensors } from './data.js';
@@ -17,6 +18,7 @@ import { type CliIo, UsageError } from './io.js';
 import { createPreset, parseMethods } from './methods.js';
 import { Progress } from './progress.js';
 import { selectBackend } from './runtime.js';
+import { loadSavedModel, savedModelName } from './saved-model.js';
 import { formatTable } from './table.js';
 import { type TensorData, trainAndEvaluate } from './train.js';
 
@@ -27,6 +29,8 @@ export const LANDSCAPE_DEFAULTS = { methods: ['sam'], epochs: 3, train: 2000, te
 export interface LandscapeOptions extends CommonOptions {
   /** The presets to compare with SGD. */
   readonly methods: readonly string[];
+  /** Saved models to measure instead of training (folders with model.json, or model.json files). */
+  readonly load: readonly string[];
   /** Passes over the training set. */
   readonly epochs: number;
   /** Training samples. */
@@ -52,16 +56,19 @@ export interface LandscapeOptions extends CommonOptions {
 }
 
 /** `flatmin landscape --help`. */
-export const LANDSCAPE_USAGE = `Usage: flatmin landscape [--method sam,...] [--out DIR] [flags]
+export const LANDSCAPE_USAGE = `Usage: flatmin landscape [--method sam,... | --load DIR,...] [--out DIR] [flags]
 
 Trains the demo's MLP on MNIST with SGD and each chosen preset (a short run), then measures each
 minimum on held-out digits with @flatmin/landscape: average and worst-case flatness, the Hessian's
 top eigenvalue, a 1-D line and a 2-D surface along filter-normalized random directions (the same
 for every method). Writes metrics.json, line.svg + line.png (every method) and
-<method>-surface.svg + .png to the output folder.
+<method>-surface.svg + .png to the output folder. With --load, the saved models are measured
+instead (no training): each a folder with model.json and its weight files, as model.save writes
+them (tfjs-node's file:// or a browser's downloads://), named after its folder.
 
 Flags:
   --method LIST    presets to compare with SGD, comma-separated (default ${LANDSCAPE_DEFAULTS.methods.join(',')})
+  --load LIST      saved models to measure instead, comma-separated folders (or model.json files)
   --out DIR        output folder                     (default ./${LANDSCAPE_DEFAULTS.out})
   --epochs N       passes over the training set      (default ${LANDSCAPE_DEFAULTS.epochs})
   --train N        training samples, 1..8000         (default ${LANDSCAPE_DEFAULTS.train})
@@ -83,6 +90,7 @@ Flags:
 export function parseLandscape(argv: readonly string[]): LandscapeOptions | 'help' {
   const values = parseFlags('landscape', argv, {
     method: { type: 'string' },
+    load: { type: 'string' },
     out: { type: 'string' },
     epochs: { type: 'string' },
     train: { type: 'string' },
@@ -100,9 +108,15 @@ export function parseLandscape(argv: readonly string[]): LandscapeOptions | 'hel
   const d = LANDSCAPE_DEFAULTS;
   const out = read.text('out') ?? d.out;
   if (out.trim() === '') throw new UsageError("flatmin landscape: --out must be a folder, got ''");
+  const loadList = read.text('load');
+  const load = loadList === undefined ? [] : loadList.split(',').map((p) => p.trim());
+  if (loadList !== undefined && load.some((p) => p === '')) throw new UsageError(`flatmin landscape: --load needs comma-separated paths, got '${loadList}'`);
+  if (load.length > 0 && read.text('method') !== undefined) throw new UsageError('flatmin landscape: --load measures saved models and --method trains new ones: give one of them');
+  for (const path of load) savedModelName(path);
   return {
     ...read.common(),
-    methods: parseMethods('landscape', read.text('method'), d.methods).map((p) => p.name),
+    methods: load.length > 0 ? [] : parseMethods('landscape', read.text('method'), d.methods).map((p) => p.name),
+    load,
     out,
     epochs: read.integer('epochs', d.epochs, 1),
     train: read.integer('train', d.train, 1, 8000),
@@ -169,10 +183,22 @@ export async function runLandscape(options: LandscapeOptions, io: CliIo): Promis
     return path;
   };
   try {
-    for (const method of ['SGD', ...options.methods]) {
-      const optimizer = method === 'SGD' ? tf.train.sgd(options.lr) : createPreset('landscape', presets[method]!, { base: tf.train.sgd(options.lr), seed: options.seed, totalSteps: steps });
-      const run = await trainAndEvaluate(method, optimizer, data, { epochs: options.epochs, batch: options.batch, seed: options.seed, keepModel: true }, io.stderr);
-      const model = run.model!;
+    const sources: Array<{ method: string; path?: string }> =
+      options.load.length > 0 ? options.load.map((path) => ({ method: savedModelName(path), path })) : ['SGD', ...options.methods].map((method) => ({ method }));
+    for (const { method, path } of sources) {
+      let optimizer: tf.Optimizer | null = null;
+      let model: tfl.LayersModel;
+      let testAccuracy: number;
+      if (path === undefined) {
+        optimizer = method === 'SGD' ? tf.train.sgd(options.lr) : createPreset('landscape', presets[method]!, { base: tf.train.sgd(options.lr), seed: options.seed, totalSteps: steps });
+        const run = await trainAndEvaluate(method, optimizer, data, { epochs: options.epochs, batch: options.batch, seed: options.seed, keepModel: true }, io.stderr);
+        model = run.model!;
+        testAccuracy = run.testAccuracy;
+      } else {
+        model = await loadSavedModel(path);
+        testAccuracy = accuracyOf(model, data.test);
+        io.stderr.write(`${method}: loaded from ${path}, held-out accuracy ${(100 * testAccuracy).toFixed(2)}%\n`);
+      }
       try {
         const measure = landscape.forModel(model, { x: data.test.xs, y: data.test.ys, loss: 'categoricalCrossentropy' });
         const total = options.samples + options.points + options.grid * options.grid;
@@ -190,7 +216,7 @@ export async function runLandscape(options: LandscapeOptions, io: CliIo): Promis
         const own = [write(`${method}-surface.svg`, picture.svg), write(`${method}-surface.png`, picture.png)];
         runs.push({
           method,
-          testAccuracy: run.testAccuracy,
+          testAccuracy,
           loss: flat.base,
           flatness: { average: flat.average, worst: flat.worst, samples: flat.samples, radius: flat.radius },
           hessianEigenvalue: top,
@@ -200,7 +226,7 @@ export async function runLandscape(options: LandscapeOptions, io: CliIo): Promis
         });
       } finally {
         model.dispose();
-        optimizer.dispose();
+        optimizer?.dispose();
       }
     }
     const lines = Object.fromEntries(runs.map((run) => [run.method, run.line]));
@@ -217,6 +243,14 @@ export async function runLandscape(options: LandscapeOptions, io: CliIo): Promis
   writeFileSync(metricsPath, `${JSON.stringify(report, null, 2)}\n`);
   io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${landscapeTable(runs)}\n\nwrote ${files.length} files to ${out}\n`);
   return report;
+}
+
+/** The fraction of `data`'s rows whose argmax prediction is the label's (one read: this is a report). */
+function accuracyOf(model: tfl.LayersModel, data: TensorData): number {
+  return tf.tidy(() => {
+    const predicted = tf.argMax(model.predict(data.xs) as tf.Tensor, -1);
+    return tf.mean(tf.cast(tf.equal(predicted, tf.argMax(data.ys, -1)), 'float32')).dataSync()[0]!;
+  });
 }
 
 /** The metrics table. */

@@ -1,6 +1,6 @@
 // The commands that train, each on a tiny run (cpu): the JSON shape, that SGD and the chosen
 // method ran, the files written, the ratios, no leaked tensors, progress on stderr only.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,6 +9,7 @@ import type { BenchReport } from '../../src/cli/bench.js';
 import type { DemoReport } from '../../src/cli/demo.js';
 import type { LandscapeReport } from '../../src/cli/landscape.js';
 import { main } from '../../src/cli/main.js';
+import { buildMlp } from '../../src/cli/model.js';
 import { collector } from './helpers.js';
 
 const TINY = ['--train', '128', '--test', '64', '--epochs', '1', '--batch', '64', '--backend', 'cpu'];
@@ -71,6 +72,43 @@ describe('flatmin landscape', () => {
       expect(run.surface.loss).toHaveLength(2);
       expect(run.flatness.samples).toBe(2);
       expect(Number.isFinite(run.hessianEigenvalue)).toBe(true);
+    }
+  });
+});
+
+describe('flatmin landscape --load', () => {
+  it('measures saved models (model.json + weights, as model.save writes them) instead of training, named after their folders', async () => {
+    // A model saved the way tfjs' file:// handler lays it out: model.json next to weights.bin.
+    const folder = join(out, 'saved', 'my-mlp');
+    mkdirSync(folder, { recursive: true });
+    const model = buildMlp(5);
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        writeFileSync(join(folder, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+        writeFileSync(join(folder, 'model.json'), JSON.stringify({ modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }] }));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    model.dispose();
+    const io = collector();
+    const dir = join(out, 'landscape-loaded');
+    const code = await main(['landscape', '--load', folder, '--out', dir, '--points', '3', '--grid', '2', '--samples', '1', '--iterations', '1', '--json', ...TINY], io);
+    expect(code, io.err()).toBe(0);
+    const report = JSON.parse(io.out()) as LandscapeReport;
+    expect(report.runs.map((r) => r.method)).toEqual(['my-mlp']);
+    expect(report.settings.load).toEqual([folder]);
+    expect(existsSync(join(dir, 'my-mlp-surface.png'))).toBe(true);
+    // An untrained 10-class MLP: about chance on held-out digits, and L(w) is the line's middle point.
+    expect(report.runs[0]!.testAccuracy).toBeLessThan(0.4);
+    expect(report.runs[0]!.line.loss[1]).toBeCloseTo(report.runs[0]!.loss, 5);
+  });
+
+  it('refuses a path without model.json, and --load together with --method, naming the flag', async () => {
+    for (const argv of [['--load', join(out, 'nowhere')], ['--load', join(out, 'saved', 'my-mlp'), '--method', 'sam']]) {
+      const io = collector();
+      expect(await main(['landscape', ...argv, '--out', join(out, 'x'), ...TINY], io)).toBe(2);
+      expect(io.err()).toMatch(/--load/);
+      expect(io.out()).toBe('');
     }
   });
 });
