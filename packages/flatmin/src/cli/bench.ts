@@ -96,8 +96,11 @@ export function parseBench(argv: readonly string[]): BenchOptions | 'help' {
 
 /** Min, median and max of some samples. */
 export interface Spread {
+  /** The median over the rounds. */
   readonly median: number;
+  /** The smallest round's value. */
   readonly min: number;
+  /** The largest round's value. */
   readonly max: number;
 }
 
@@ -119,8 +122,11 @@ export interface BenchRow {
 
 /** What `flatmin bench --json` prints. */
 export interface BenchReport {
+  /** The command that made the report. */
   readonly command: 'bench';
+  /** The tfjs backend it ran on. */
   readonly backend: string;
+  /** The options it ran with (all but `--json` and `--backend`). */
   readonly settings: Omit<BenchOptions, 'json' | 'backend'>;
   /** The base first, then each preset. */
   readonly rows: readonly BenchRow[];

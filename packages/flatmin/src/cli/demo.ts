@@ -104,8 +104,11 @@ export interface DemoRun extends Omit<RunResult, 'model'> {
 
 /** What `flatmin demo --json` prints. */
 export interface DemoReport {
+  /** The command that made the report. */
   readonly command: 'demo';
+  /** The tfjs backend it ran on. */
   readonly backend: string;
+  /** The options it ran with (all but `--json` and `--backend`). */
   readonly settings: Omit<DemoOptions, 'json' | 'backend'>;
   /** SGD first, then each preset in the order given. */
   readonly runs: readonly DemoRun[];

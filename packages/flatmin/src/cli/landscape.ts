@@ -153,8 +153,11 @@ export interface LandscapeRun {
 
 /** What `flatmin landscape --json` prints (and metrics.json holds). */
 export interface LandscapeReport {
+  /** The command that made the report. */
   readonly command: 'landscape';
+  /** The tfjs backend it ran on. */
   readonly backend: string;
+  /** The options it ran with (all but `--json` and `--backend`). */
   readonly settings: Omit<LandscapeOptions, 'json' | 'backend'>;
   /** The output folder, absolute. */
   readonly out: string;

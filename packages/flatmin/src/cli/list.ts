@@ -38,7 +38,15 @@ export function parseList(argv: readonly string[]): ListOptions | 'help' {
 export type ListedPreset = Omit<PresetInfo, 'create'>;
 
 /** Print the catalog; returns what `--json` prints. */
-export function runList(options: ListOptions, io: CliIo): { command: 'list'; presets: ListedPreset[] } {
+export function runList(
+  options: ListOptions,
+  io: CliIo,
+): {
+  /** The command that made the report. */
+  command: 'list';
+  /** Every preset of the catalog, in order. */
+  presets: ListedPreset[];
+} {
   const listed = Object.values(presets).map(({ create: _create, ...info }) => info);
   const report = { command: 'list' as const, presets: listed };
   if (options.json) {
