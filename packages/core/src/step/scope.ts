@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentKind } from '../registry.js';
 import { replaceState, stateTensors } from '../state.js';
-import { sameSignature, scaleBy, shareData } from '../tensor-math.js';
+import { sameSignature, shareData } from '../tensor-math.js';
 import type { ComponentState, NamedTensors } from '../types.js';
 
 /** The optimizer-held states a scope stages against. */
@@ -181,10 +181,11 @@ export class StepScope {
  * skipped step, so an element-wise finiteness test selects. (An element that is non-finite after a
  * finite step keeps its previous value too.) The Select kernel directly: `tf.where` would first
  * broadcast its inputs, a slow Tile on wasm. The selected values are `next`'s own, not the gated
- * product's.
+ * product's. (`tf.mul`, not the kit's `scaleBy`: its cpu matrix product raises this phase's peak
+ * memory above the adversarial pass's.)
  */
 export function selectGated(gate: tf.Scalar, next: tf.Tensor, previous: tf.Tensor): tf.Tensor {
-  const gated = next.dtype === 'float32' ? scaleBy(next, gate) : tf.mul(next, gate);
+  const gated = tf.mul(next, gate);
   return tf.engine().runKernel('Select', { condition: tf.isFinite(gated), t: next, e: previous }) as tf.Tensor;
 }
 
