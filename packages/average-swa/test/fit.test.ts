@@ -3,10 +3,10 @@
 // the float64 mean of the averaged iterates), standalone as a callback next to plain SGD, and
 // model.save with includeOptimizer.
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
-import { fitData as data, bnClassifier as model } from '@flatmin/test-kit';
+import { bnClassifier as model, fitData as data, reloaded } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { evaluateAveraged, swa } from '../src/index.js';
 import { averagedIndices, maxRelative, mean64 } from './reference.js';
@@ -81,15 +81,7 @@ describe('swa() attached to sharpnessAware under model.fit', () => {
     const optimizer = sharpnessAware({ base: tf.train.sgd(0.05), perturbation: gradient({ rho: 0.05 }), averager: swa({ start: 1 }) });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
     await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await m.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await reloaded(m, { includeOptimizer: true });
     const restored = loaded.optimizer as SharpnessAwareOptimizer;
     expect(restored.averager!.component.config).toEqual({ start: 1, every: 1 });
     await m.fit(x, y, { epochs: 1, batchSize: 8, shuffle: false, verbose: 0 });

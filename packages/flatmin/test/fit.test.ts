@@ -10,7 +10,7 @@ import { FlatminError, type SharpnessAwareOptimizer, sharpnessAware } from '@fla
 import { type MesaAverager, mesa as mesaAverager } from '@flatmin/average-ema';
 import { gradient } from '@flatmin/perturb-gradient';
 import { randomly } from '@flatmin/schedule-random';
-import { bnClassifier, fitData, movingStatistics } from '@flatmin/test-kit';
+import { bnClassifier, fitData, leftByThrowingFit, movingStatistics } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import * as flatmin from '../src/index.js';
 
@@ -114,7 +114,7 @@ describe('the presets that need a custom loop, under model.fit', () => {
     const trainable = () => model.trainableWeights.map((w) => w.read().arraySync());
     const weights = trainable();
     const statistics = movingStatistics(model);
-    const tfjsOwn = await leftByThrowingFit(x, y);
+    const tfjsOwn = await leftByThrowingFit(x, y, 16);
     const before = tf.memory().numTensors;
     const error = await model.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 }).then(
       () => null,
@@ -131,22 +131,6 @@ describe('the presets that need a custom loop, under model.fit', () => {
     optimizer.dispose();
   });
 });
-
-/** Tensors tfjs-layers' fit leaves when its optimizer throws at the first step (no flatmin involved). */
-async function leftByThrowingFit(x: tf.Tensor, y: tf.Tensor): Promise<number> {
-  class Throwing extends tf.SGDOptimizer {
-    override minimize(): null {
-      throw new Error('refused');
-    }
-  }
-  const model = bnClassifier();
-  model.compile({ optimizer: new Throwing(0.1), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const start = tf.memory().numTensors;
-  await model.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0 }).catch(() => undefined);
-  const left = tf.memory().numTensors - start;
-  model.dispose();
-  return left;
-}
 
 describe('mesa', () => {
   /** bnClassifier without the softmax: MESA's student outputs logits. */

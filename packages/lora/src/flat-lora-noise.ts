@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Perturbation, PerturbationContext, PerturbationResult } from '@flatmin/core';
 import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
-import { scaledNoise } from '@flatmin/perturb-noise';
+import { filterNorms, filterSize, scaledNoise } from '@flatmin/perturb-noise';
 import { loraLayerOf, loraRole } from './roles.js';
 
 /**
@@ -27,18 +27,6 @@ export interface FlatLoraNoiseOptions {
 
 const WHERE = 'flatLoraNoise';
 const KEYS = ['sigma', 'totalSteps'] as const;
-
-/** ‖X_:,j‖ over every axis but the last (a rank-0/1 tensor is one filter). */
-function filterNorms(x: tf.Tensor): tf.Tensor {
-  if (x.rank < 2) return tf.norm(x);
-  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  return tf.sqrt(tf.sum(tf.square(x), axes));
-}
-
-/** Elements per filter: the product of every axis but the last (n = the layer's input size). */
-function filterSize(shape: readonly number[]): number {
-  return shape.length < 2 ? Math.max(1, shape.reduce((a, b) => a * b, 1)) : shape.slice(0, -1).reduce((a, b) => a * b, 1);
-}
 
 /**
  * The weight whose filter norms set a variable's noise: for a LoRA layer's W₀ the merged weight

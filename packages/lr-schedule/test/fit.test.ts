@@ -3,7 +3,7 @@
 // optimizer weights, or of the whole model with its optimizer — that continues the schedule exactly.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type LinearParams, makeLinearProblem, maxRelativeError } from '@flatmin/test-kit';
+import { type LinearParams, makeLinearProblem, maxRelativeError, reloaded } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { cosineWithWarmup, learningRateSchedule, linearDecay, type ScheduleFunction } from '../src/index.js';
 import { CONSTRUCTED_RATE, COSINE, cosineRate, MAIN_OPTIMIZERS, rateField } from './helpers.js';
@@ -135,15 +135,7 @@ describe('a model saved with its optimizer (model.save + tf.loadLayersModel)', (
     const first = linearModel();
     first.compile({ optimizer: tf.train.momentum(CONSTRUCTED_RATE, 0.9), loss: 'meanSquaredError' });
     await fit(first, [learningRateSchedule(first, schedule).callback()], 2);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await first.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await reloaded(first, { includeOptimizer: true });
     expect((loaded.optimizer as tf.Optimizer).iterations).toBe(4);
     // The model itself: its optimizer (made by loadLayersModel) is looked up when fit runs.
     await fit(loaded, [learningRateSchedule(loaded, schedule).callback()], 2);

@@ -3,9 +3,8 @@
 // them), nothing leaks across fits, and a model saved with its optimizer loads back with the
 // perturbation and its running state.
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { type Perturbation, SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
-import { fitData as data, bnClassifier as model, movingStatistics } from '@flatmin/test-kit';
+import { bnClassifier as model, fitData as data, movingStatistics, reloaded } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { friendly, varianceSuppressed } from '../src/index.js';
 
@@ -68,15 +67,7 @@ describe('model.save with includeOptimizer', () => {
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: make(), seed: 4 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
     await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await m.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await reloaded(m, { includeOptimizer: true });
     const restored = loaded.optimizer as SharpnessAwareOptimizer;
     expect(restored).toBeInstanceOf(SharpnessAwareOptimizer);
     expect(restored.perturbation.name).toBe(optimizer.perturbation.name);

@@ -4,10 +4,9 @@
 // plus one per sharp step, and a model saved with its optimizer loads back with the schedule's
 // config and its μ, σ².
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { type Schedule, SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
-import { fitData as data, bnClassifier as model, movingStatistics } from '@flatmin/test-kit';
+import { bnClassifier as model, fitData as data, movingStatistics, reloaded } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { adaptivePolicy } from '../src/index.js';
 
@@ -90,15 +89,7 @@ describe('model.save with includeOptimizer', () => {
     const optimizer = optimizerWith(adaptivePolicy({ delta: 0.8, totalSteps: 12 }), tf.train.momentum(0.05, 0.9));
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
     await m.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0, shuffle: false });
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await m.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await reloaded(m, { includeOptimizer: true });
     const restored = loaded.optimizer as SharpnessAwareOptimizer;
     expect(restored).toBeInstanceOf(SharpnessAwareOptimizer);
     expect(restored.schedule.name).toBe('adaptivePolicy');

@@ -3,10 +3,9 @@
 // same weights moves them (one pass per step updates them), nothing leaks across fits, the loss
 // evaluations are 1 + 1/k per step, and a model saved with its optimizer loads back with g_v.
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
-import { fitData as data, bnClassifier as model, movingStatistics } from '@flatmin/test-kit';
+import { bnClassifier as model, fitData as data, movingStatistics, reloaded } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { everyK } from '../src/index.js';
 
@@ -68,15 +67,7 @@ describe('model.save with includeOptimizer', () => {
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: gradient({ rho: 0.1 }), schedule: everyK({ k: 3, alpha: 0.5, granularity: 'tensor' }) });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
     await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false }); // t = 0 (sharp), 1: the next is reusing
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await m.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await reloaded(m, { includeOptimizer: true });
     const restored = loaded.optimizer as SharpnessAwareOptimizer;
     expect(restored).toBeInstanceOf(SharpnessAwareOptimizer);
     expect(restored.schedule.name).toBe('everyK');

@@ -4,10 +4,9 @@
 // evaluations are 1 + (sharp steps), and a model saved with its optimizer loads back with its p(t)
 // and its generator, and resumes with the same draws.
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
-import { fitData as data, bnClassifier as model, movingStatistics } from '@flatmin/test-kit';
+import { bnClassifier as model, fitData as data, movingStatistics, reloaded } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { linearP, randomly } from '../src/index.js';
 
@@ -75,15 +74,7 @@ describe('model.save with includeOptimizer', () => {
     const optimizer = sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: gradient({ rho: 0.1 }), schedule: randomly({ p: linearP({ from: 0.3, to: 0.7, totalSteps: 8 }) }), seed: 8 });
     m.compile({ optimizer, loss: 'categoricalCrossentropy' });
     await m.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0, shuffle: false });
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await m.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-      { includeOptimizer: true },
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await reloaded(m, { includeOptimizer: true });
     const restored = loaded.optimizer as SharpnessAwareOptimizer;
     expect(restored).toBeInstanceOf(SharpnessAwareOptimizer);
     expect(restored.schedule.name).toBe('randomly');

@@ -27,3 +27,44 @@ export function bnClassifier(): tfl.Sequential {
 
 /** moving_mean and moving_variance of {@link bnClassifier}'s BatchNormalization layer. */
 export const movingStatistics = (m: tfl.LayersModel) => m.layers[1]!.getWeights().slice(2).map((t) => t.arraySync());
+
+/**
+ * How many tensors tfjs-layers' `fit` itself leaves behind when its optimizer throws at the first
+ * step (one in tfjs 4.22, with no flatmin involved): the baseline a refusal test compares with.
+ * Runs one epoch of {@link bnClassifier} with an accuracy metric on `x`, `y`.
+ */
+export async function leftByThrowingFit(x: tf.Tensor, y: tf.Tensor, batchSize: number): Promise<number> {
+  class Throwing extends tf.SGDOptimizer {
+    override minimize(): null {
+      throw new Error('refused');
+    }
+  }
+  const model = bnClassifier();
+  model.compile({ optimizer: new Throwing(0.1), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const start = tf.memory().numTensors;
+  await model.fit(x, y, { epochs: 1, batchSize, verbose: 0 }).then(
+    () => {
+      throw new Error('leftByThrowingFit: fit did not throw');
+    },
+    () => undefined,
+  );
+  const left = tf.memory().numTensors - start;
+  model.dispose();
+  return left;
+}
+
+/**
+ * `model.save` into memory and `tf.loadLayersModel` back: the round trip a saved model makes, with
+ * no file system. `includeOptimizer: true` saves the optimizer (its config and state) too.
+ */
+export async function reloaded(model: tfl.LayersModel, config?: tf.io.SaveConfig): Promise<tfl.LayersModel> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+    config,
+  );
+  return tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+}

@@ -133,14 +133,19 @@ function recordWrites<T>(body: () => T, effects: SideEffects): T {
  * kept for the first time is disposed — the caller that would have held them is unwinding.
  */
 export function discardCall(effects: SideEffects): void {
+  restoreWrites(effects);
+  for (const { tensor, fresh } of effects.kept) if (fresh && !tensor.isDisposed) tensor.dispose();
+  effects.kept.length = 0;
+  effects.pushed.clear();
+}
+
+/** Give every variable a call wrote its value from before the call, and free the handles on it. */
+function restoreWrites(effects: SideEffects): void {
   for (const [variable, before] of effects.writes) {
     if (!variable.isDisposed && variable.dataId !== before.dataId) variable.assign(before);
     before.dispose();
   }
   effects.writes.clear();
-  for (const { tensor, fresh } of effects.kept) if (fresh && !tensor.isDisposed) tensor.dispose();
-  effects.kept.length = 0;
-  effects.pushed.clear();
 }
 
 /** Forget a visible call's tracked writes (it stands: the handles on the old values are freed). */
@@ -159,11 +164,7 @@ export function noSideEffects(): SideEffects {
  * dropped, and point the other fresh keeps at the visible call's data (see the module comment).
  */
 export function undoSideEffects(effects: SideEffects, visible: VisibleKeeps | null, visiblePushed: ReadonlySet<tf.Tensor>): void {
-  for (const [variable, before] of effects.writes) {
-    if (!variable.isDisposed && variable.dataId !== before.dataId) variable.assign(before);
-    before.dispose();
-  }
-  effects.writes.clear();
+  restoreWrites(effects);
   // The same closure keeps the same sequence of tensors on every call: the i-th keep here
   // stands for the i-th keep of the visible call.
   effects.kept.forEach(({ tensor, fresh }, position) => {
