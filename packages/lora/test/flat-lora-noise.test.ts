@@ -105,6 +105,34 @@ describe('flatLoraNoise', () => {
     model.dispose();
   });
 
+  it('state round trip: 3 steps + getWeights → a fresh optimizer and model, setWeights + 3 steps equals 6 steps bit for bit', async () => {
+    const make = () => sharpnessAware({ base: tf.train.momentum(0.05, 0.9), perturbation: flatLoraNoise({ sigma: 0.2, totalSteps: 4 }), scope: loraScope('origin'), seed: 7 });
+    const x = tf.tensor2d(X);
+    const t = tf.tensor2d(T);
+    const run = (model: tfl.LayersModel, optimizer: tf.Optimizer, steps: number) => {
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      for (let i = 0; i < steps; i += 1) optimizer.minimize(() => tf.losses.meanSquaredError(t, model.apply(x) as tf.Tensor) as tf.Scalar, false, vars);
+    };
+    const straight = build();
+    const whole = make();
+    run(straight.model, whole, 6);
+    const expected = straight.model.getWeights().map((w) => Array.from(w.dataSync()));
+
+    const first = build();
+    const before = make();
+    run(first.model, before, 3);
+    const saved = await before.getWeights();
+    const resumed = build();
+    resumed.model.setWeights(first.model.getWeights());
+    const after = make();
+    await after.setWeights(saved);
+    run(resumed.model, after, 3);
+    expect(resumed.model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(expected);
+    for (const o of [whole, before, after]) o.dispose();
+    for (const m of [straight, first, resumed]) m.model.dispose();
+    tf.dispose([x, t]);
+  });
+
   it('round-trips through getConfig/fromConfig and refuses bad keys by name', () => {
     const optimizer = sharpnessAware({ base: tf.train.sgd(0.1), perturbation: flatLoraNoise({ sigma: 0.2, totalSteps: 7 }) });
     const config = optimizer.getConfig() as { perturbation: { name: string; config: unknown } };
