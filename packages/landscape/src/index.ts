@@ -35,7 +35,7 @@ export type { HvpMethod } from './hvp.js';
 export { type LineOptions, type LineResult, lineLandscape } from './line.js';
 export type { LossName } from './losses.js';
 export { forModel, type LossOfOutputs, type ModelBatch, type ModelLike, type ModelMeasurements, type ModelObjective, modelObjective } from './model.js';
-export { type PlotLineOptions, type PlotSurfaceOptions, plotLine, plotSurface } from './plot.js';
+export { type PlotChartOptions, type PlotLineOptions, type PlotSurfaceOptions, plotChart, plotLine, plotSurface } from './plot.js';
 export type { Picture, RenderOptions } from './render.js';
 export { type SharpnessOptions, type SharpnessResult, sharpness } from './sharpness.js';
 export { type SurfaceOptions, type SurfaceResult, surfaceLandscape } from './surface.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plotLine, plotSurface } from '../src/index.js';
+import { plotChart, plotLine, plotSurface } from '../src/index.js';
 import { svgToPng } from '../src/render.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -85,5 +85,35 @@ describe('plotSurface (Vega isocontour → SVG, resvg → PNG)', () => {
 
   it('refuses a grid whose rows do not match', () => {
     expect(() => plotSurface({ a: [0, 1], b: [0, 1], loss: [[1, 2]] })).toThrow(/surface/);
+  });
+});
+
+describe('plotChart (any Vega-Lite spec → SVG, PNG)', () => {
+  const bars = {
+    data: { values: [{ method: 'SGD', accuracy: 2 }, { method: 'SAM', accuracy: 4 }] },
+    mark: 'bar',
+    encoding: { x: { field: 'method', type: 'nominal', sort: null }, y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 4] } } },
+  };
+
+  it('draws the spec: one bar per datum, heights in the data ratio, labels and title in the SVG, the PNG at width·scale × height·scale', async () => {
+    const { svg, png } = await plotChart(bars, { width: 300, height: 200, title: 'Bars', scale: 2 });
+    for (const text of ['SGD', 'SAM', 'Bars', 'accuracy']) expect(svg).toContain(`>${text}</text>`);
+    const heights = [...svg.split('class="mark-rect role-mark')[1]!.split('</g>')[0]!.matchAll(/<path[^>]* d="M[\d.-]+,[\d.-]+h[\d.]+v([\d.]+)/g)].map((m) => Number(m[1]));
+    expect(heights).toHaveLength(2);
+    expect(heights[1]! / heights[0]!).toBeCloseTo(2, 2);
+    expect([...png.slice(0, 8)]).toEqual(PNG_SIGNATURE);
+    const [w, h] = pngSize(png);
+    expect(w % 2).toBe(0);
+    expect(w).toBeGreaterThan(300);
+    expect(h).toBeGreaterThan(200);
+  });
+
+  it('keeps the spec when no option overrides it, and refuses what is not a Vega-Lite chart, naming the key', async () => {
+    const { svg } = await plotChart({ ...bars, title: 'Own title' });
+    expect(svg).toContain('>Own title</text>');
+    await expect(async () => plotChart({ data: { values: [] } })).rejects.toThrow(/spec/);
+    await expect(async () => plotChart(null as never)).rejects.toThrow(/spec/);
+    await expect(async () => plotChart(bars, { width: 10 })).rejects.toThrow(/width/);
+    await expect(async () => plotChart(bars, { colour: 'red' } as never)).rejects.toThrow(/colour/);
   });
 });
