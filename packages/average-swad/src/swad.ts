@@ -153,6 +153,11 @@ export function swad(options?: SwadOptions): SwadAverager {
     restored: (state: ComponentState) => {
       syncFrom(state);
     },
+    // The last mean handed out by averaged() (apply() copies it into the variables; it lives until the next call).
+    dispose: () => {
+      for (const t of Object.values(lastMean)) if (!t.isDisposed) t.dispose();
+      lastMean = {};
+    },
   };
   const syncFrom = (state: ComponentState): Valley => {
     seen = decodeValley(state);

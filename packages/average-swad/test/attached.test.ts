@@ -146,6 +146,40 @@ describe('attached to sharpnessAware', () => {
     optimizer.dispose();
     m.dispose();
   });
+
+  it('dispose() after apply() frees everything: the optimizer, and a standalone handle, leave no tensor behind', () => {
+    const scenario = () => {
+      const start = tf.tensor1d([1, -2, 3]);
+      const w = tf.variable(start);
+      const target = tf.tensor1d([0.5, 0.5, 0.5]);
+      const loss = () => tf.sum(tf.square(tf.sub(w, target))) as tf.Scalar;
+      const averager = swad({ nConverge: 1, nTolerance: 1 });
+      const optimizer = sharpnessAware({ base: tf.train.sgd(0.05), perturbation: gradient({ rho: 0.05 }), averager });
+      for (let t = 1; t <= 6; t += 1) {
+        optimizer.minimize(loss, false, [w]);
+        averager.observeValidation(2 - t / 10);
+      }
+      optimizer.averager!.apply();
+      optimizer.dispose();
+      const standalone = swad({ nConverge: 1, nTolerance: 1 });
+      const handle = standalone.attach([w]);
+      for (let t = 1; t <= 4; t += 1) {
+        const next = tf.tidy(() => tf.mul(w, 0.9));
+        w.assign(next);
+        next.dispose();
+        handle.update();
+        standalone.observeValidation(2 - t / 10);
+      }
+      handle.apply();
+      handle.dispose();
+      tf.dispose([start, w, target]);
+    };
+    // Once first: constants the libraries make on first use and keep for the process are not a leak.
+    scenario();
+    const before = tf.memory().numTensors;
+    scenario();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('standalone next to tf.train.adam', () => {

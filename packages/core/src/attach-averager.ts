@@ -239,6 +239,7 @@ export function attachAverager(averager: Averager, target: AttachTarget, options
       swap.dispose();
       disposeState(state);
       state = {};
+      averager.dispose?.();
       disposed = true;
     },
   };

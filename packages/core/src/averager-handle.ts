@@ -129,8 +129,9 @@ export class AveragerState {
     this.handle = handle;
   }
 
-  /** Drop the kept weights without restoring them. */
+  /** Drop the kept weights without restoring them, and what the component keeps outside its state. */
   dispose(): void {
     this.swap.dispose();
+    this.component.dispose?.();
   }
 }

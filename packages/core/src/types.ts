@@ -340,6 +340,12 @@ export interface Averager extends ComponentBase {
    * are the optimizer's). Not called after ordinary steps: `update`'s result is the new state.
    */
   restored?(state: ComponentState): void;
+  /**
+   * Optional: release tensors the component keeps outside its state (SWAD's last computed mean,
+   * which `averaged` hands out). Called once, by the optimizer's `dispose()` or by a standalone
+   * handle's (`attach`).
+   */
+  dispose?(): void;
 }
 
 /** The subset of tfjs-layers' `CustomCallbackArgs` flatmin uses (plain functions: no tfjs-layers import needed). */

@@ -76,6 +76,18 @@ export function finiteDifferenceProduct(loss: () => tf.Scalar, weights: Weights,
 }
 
 /** A Hessian-vector product at the starting weights, with the `'auto'` choice made once and remembered. */
+/**
+ * After a backward pass threw (a second derivative tfjs does not have), tfjs 4.22's engine keeps
+ * the tensors the forward pass saved for the backward one, and its tape: release both, as a
+ * backward pass that completes does. Only at gradient depth 0 (no gradient computation around us).
+ */
+export function releaseTape(): void {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; activeTape: Array<{ saved?: tf.Tensor[] }> | null } }).state;
+  if (state.gradientDepth !== 0 || state.activeTape === null) return;
+  for (const node of state.activeTape) for (const tensor of node.saved ?? []) tensor.dispose();
+  state.activeTape = null;
+}
+
 export class HessianProducts {
   /** The method the products use (after `'auto'` decided: `'exact'` or `'finite-difference'`). */
   method: HvpMethod;
@@ -99,6 +111,7 @@ export class HessianProducts {
     try {
       exact = exactProduct(this.loss, this.weights.variables, v);
     } catch (error) {
+      releaseTape();
       this.method = 'finite-difference';
       this.reason = `double backward failed: ${(error as Error).message}`;
       return finiteDifferenceProduct(this.loss, this.weights, v, this.step);

@@ -175,4 +175,23 @@ describe("hvp 'auto' falls back to finite differences where tfjs cannot take a s
     await expectNoGrowth(() => hessianTrace(ql, [q], { samples: 3, hvp: 'finite-difference' }));
     await expectNoGrowth(() => checkDoubleBackward(loss, [w]));
   });
+
+  it('a failed double backward through a softmax leaves no tensor behind (tfjs keeps the saved forward tensors when a backward throws)', async () => {
+    const w = variable([0.3, -0.2, 0.5, 0.1, 0.2, -0.4], [2, 3]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [-1, 0.5],
+      [0.3, -0.7],
+      [0.2, 0.1],
+    ]);
+    const labels = tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), 3);
+    // A model's softmax output and the cross-entropy of its clipped log, as tfjs-layers computes them.
+    const loss = () => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(tf.softmax(tf.matMul(x, w)), 1e-7, 1))), 1))) as tf.Scalar;
+    expect((await checkDoubleBackward(loss, [w])).exact).toBe(false);
+    const before = tf.memory().numTensors;
+    await hessianEigenvalue(loss, [w], { iterations: 3, seed: 1 });
+    await hessianTrace(loss, [w], { samples: 2, seed: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+    await expectNoGrowth(() => hessianEigenvalue(loss, [w], { iterations: 3, seed: 1 }));
+  });
 });

@@ -21,6 +21,9 @@ export { type LandscapeOptions, type LandscapeReport, type LandscapeRun, runLand
 export { type ListedPreset, type ListOptions, runList } from './list.js';
 export { main, USAGE } from './main.js';
 export { buildMlp, HIDDEN_UNITS } from './model.js';
+export { type Geometry, parseRepro, REPRO_SECTIONS, type ReproMachine, type ReproMethod, type ReproOptions, type ReproReport, type ReproRun, type ReproSection, type ReproTrainingSet, runRepro } from './repro.js';
+export { flipLabels, longTailed, seededUniform } from './repro-data.js';
+export { type Paired, paired, reproMarkdown, reproPictures, type Summary, summarize, verdict } from './repro-report.js';
 export { Progress, type ProgressOptions } from './progress.js';
 export { CliError } from './runtime.js';
 export { type RunResult, type RunSettings, type TensorData, trainAndEvaluate } from './train.js';

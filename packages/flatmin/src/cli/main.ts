@@ -8,6 +8,7 @@ import { DEMO_USAGE, parseDemo, runDemo } from './demo.js';
 import { type CliIo, UsageError } from './io.js';
 import { LANDSCAPE_USAGE, parseLandscape, runLandscape } from './landscape.js';
 import { LIST_USAGE, parseList, runList } from './list.js';
+import { parseRepro, REPRO_USAGE, runRepro } from './repro.js';
 
 /** `flatmin --help`. */
 export const USAGE = `Usage: flatmin <command> [flags]
@@ -16,7 +17,7 @@ Flat-minima optimizers for TensorFlow.js: every method as a preset (sam, asam, l
 
 Commands:
   demo        train an MLP on real MNIST digits with SGD and chosen presets; the result table
-  bench       step cost of chosen presets against SGD: interleaved rounds, medians, spread, floors
+  bench       step cost of presets against SGD (rounds, medians, floors); --repro: the papers' claims on MNIST
   landscape   train, then measure flatness and draw the 1-D/2-D loss landscapes (SVG + PNG)
   list        every preset with its paper, its parts and its passes per step
 
@@ -28,6 +29,7 @@ Examples:
   npx flatmin demo --quick
   npx flatmin demo --method sam,asam,lookSam --epochs 3
   npx flatmin bench --method sam,lookSam --json > bench.json
+  npx flatmin bench --repro --quick --out ./repro
   npx flatmin landscape --method sam --out ./landscape
   npx flatmin list
 `;
@@ -61,6 +63,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
         return 0;
       }
       case 'bench': {
+        if (rest.includes('--repro')) {
+          const repro = parseRepro(rest);
+          if (repro === 'help') return help(REPRO_USAGE);
+          await runRepro(repro, io, args);
+          return 0;
+        }
         const options = parseBench(rest);
         if (options === 'help') return help(BENCH_USAGE);
         await runBench(options, io);

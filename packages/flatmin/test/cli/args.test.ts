@@ -39,10 +39,15 @@ describe('flatmin <command> with a bad command line', () => {
     expect(io.err()).toMatch(/^error: .*\nRun flatmin .*--help to see the flags\.\n$/s);
   });
 
-  it('bench --repro says it is not available yet, with exit code 2', async () => {
-    const io = collector();
-    expect(await main(['bench', '--repro'], io)).toBe(2);
-    expect(io.err()).toMatch(/--repro is not available yet/);
+  it('bench --repro takes its own flags: --help prints them (exit 0), a bad section exits 2 naming it', async () => {
+    const help = collector();
+    expect(await main(['bench', '--repro', '--help'], help)).toBe(0);
+    expect(help.out()).toMatch(/^Usage: flatmin bench --repro/);
+    for (const section of ['labelNoise', 'flatness', 'efficiency', 'averaging', 'imbalance']) expect(help.out()).toContain(`  ${section} `);
+    const bad = collector();
+    expect(await main(['bench', '--repro', '--section', 'noise'], bad)).toBe(2);
+    expect(bad.err()).toMatch(/^error: flatmin bench: --section has an unknown section 'noise'/);
+    expect(bad.out()).toBe('');
   });
 
   it('no command prints the usage with exit code 2; --help with 0', async () => {
