@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { presets } from '../catalog.js';
 import { type CommonOptions, FlagReader, parseFlags } from './args.js';
 import { loadMnist, toTensors } from './data.js';
-import { type CliIo, UsageError } from './io.js';
+import type { CliIo } from './io.js';
 import { createPreset, parseMethods } from './methods.js';
 import { buildMlp } from './model.js';
 import { Progress } from './progress.js';

@@ -301,7 +301,7 @@ export async function reproPictures(report: ReproReport): Promise<Record<string,
   const lines: Record<string, { s: number[]; loss: number[] }> = {};
   for (const m of report.methods.flatness ?? []) {
     const line = clean.find((r) => r.method === m.key && r.geometry?.line)?.geometry?.line;
-    if (line && line.loss.every((l) => l > 0)) lines[m.label] = line;
+    if (line?.loss.every((l) => l > 0)) lines[m.label] = line!;
   }
   if (Object.keys(lines).length > 0) {
     out['landscape'] = await plotLine(lines, { ...font, log: true, title: 'Loss along a filter-normalised random direction', xTitle: 's (filter-normalised units)', yTitle: 'training loss (log)' });
