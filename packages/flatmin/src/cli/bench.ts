@@ -21,10 +21,46 @@ import { Progress } from './progress.js';
 import { selectBackend } from './runtime.js';
 import { formatTable } from './table.js';
 
+/** The settings of a `flatmin bench` run that have defaults ({@link BENCH_DEFAULTS}, {@link BENCH_QUICK}). */
+export interface BenchSettings {
+  /** The methods timed against SGD. */
+  readonly methods: readonly string[];
+  /** Rounds. */
+  readonly rounds: number;
+  /** Steps per block. */
+  readonly steps: number;
+  /** Untimed steps of each variant first. */
+  readonly warmup: number;
+  /** The batch size. */
+  readonly batch: number;
+  /** The width of both hidden layers. */
+  readonly hidden: number;
+  /** The learning rate of every base SGD. */
+  readonly lr: number;
+}
+
 /** The default run (about a minute per method on the cpu backend). */
-export const BENCH_DEFAULTS = { methods: ['sam', 'lookSam', 'rst'], rounds: 10, steps: 5, warmup: 3, batch: 128, hidden: 256, lr: 0.1 } as const;
+export const BENCH_DEFAULTS: BenchSettings = { methods: ['sam', 'lookSam', 'rst'], rounds: 10, steps: 5, warmup: 3, batch: 128, hidden: 256, lr: 0.1 };
 /** `--quick`: fewer rounds. */
-export const BENCH_QUICK = { ...BENCH_DEFAULTS, rounds: 4, steps: 3, warmup: 2 } as const;
+export const BENCH_QUICK: BenchSettings = { ...BENCH_DEFAULTS, rounds: 4, steps: 3, warmup: 2 };
+
+/** The limits of {@link BENCH_TARGETS}. */
+export interface BenchTargets {
+  /** Step time / the base's for two-pass methods (SAM and its variants, RWP, mARWP). */
+  readonly twoPass: number;
+  /** Step time / the base's for LookSAM (k = 5). */
+  readonly lookSam: number;
+  /** Step time / the base's for one-pass methods (noise, the averagers' plain steps, OG-SAM). */
+  readonly onePass: number;
+  /** worstOfK's step time / its floor's (k forward-only evaluations + one pass). */
+  readonly worstOfKOverFloor: number;
+  /** Peak extra memory of a step over the base's step, in parameter bytes (every row). */
+  readonly memoryTimesParameters: number;
+  /** Host reads per step of flatmin's rows. */
+  readonly hostReads: number;
+  /** Host reads per step of AE-SAM (its one scalar: is this step sharp?). */
+  readonly aeSamHostReads: number;
+}
 
 /**
  * The targets each row is checked against, by its kind: step-time ratio to the base for two-pass
@@ -32,7 +68,7 @@ export const BENCH_QUICK = { ...BENCH_DEFAULTS, rounds: 4, steps: 3, warmup: 2 }
  * allowance one-pass noise gets over its floor, the base); peak extra memory of a step over the
  * base's step for every row, in parameter bytes; host reads per step (flatmin's rows: 0, AE-SAM 1).
  */
-export const BENCH_TARGETS = { twoPass: 2.05, lookSam: 1.25, onePass: 1.1, worstOfKOverFloor: 1.1, memoryTimesParameters: 2, hostReads: 0, aeSamHostReads: 1 } as const;
+export const BENCH_TARGETS: BenchTargets = { twoPass: 2.05, lookSam: 1.25, onePass: 1.1, worstOfKOverFloor: 1.1, memoryTimesParameters: 2, hostReads: 0, aeSamHostReads: 1 };
 
 /** The options of `flatmin bench`. */
 export interface BenchOptions extends CommonOptions {
@@ -242,7 +278,7 @@ export interface BenchReport {
     readonly parameterBytes: number;
   };
   /** The targets the rows were checked against. */
-  readonly targets: typeof BENCH_TARGETS;
+  readonly targets: BenchTargets;
   /** The base first, then each method. */
   readonly rows: readonly BenchRow[];
   /** flatmin's `sam` against `handRolled`, per round, when both ran (else null). */

@@ -22,6 +22,8 @@ export {
   type BenchOptions,
   type BenchReport,
   type BenchRow,
+  type BenchSettings,
+  type BenchTargets,
   benchSummary,
   benchTable,
   memoryText,
