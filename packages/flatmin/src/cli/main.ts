@@ -16,7 +16,7 @@ Flat-minima optimizers for TensorFlow.js: every method as a preset (sam, asam, l
 
 Commands:
   demo        train an MLP on real MNIST digits with SGD and chosen presets; the result table
-  bench       step cost of chosen presets against SGD: interleaved rounds, medians, spread, floors
+  bench       step cost of presets against SGD: ratios with spread, floors, memory, reads, targets
   landscape   train, then measure flatness and draw the 1-D/2-D loss landscapes (SVG + PNG)
   list        every preset with its paper, its parts and its passes per step
 
@@ -28,6 +28,7 @@ Examples:
   npx flatmin demo --quick
   npx flatmin demo --method sam,asam,lookSam --epochs 3
   npx flatmin bench --method sam,lookSam --json > bench.json
+  npx flatmin bench --method all --quick
   npx flatmin landscape --method sam --out ./landscape
   npx flatmin list
 `;
