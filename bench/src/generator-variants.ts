@@ -10,6 +10,7 @@ import { friendly, varianceSuppressed } from '@flatmin/perturb-friendly';
 import { gradient } from '@flatmin/perturb-gradient';
 import { filterNoise, fisherNoise, gaussian, worstOfK } from '@flatmin/perturb-noise';
 import { dynamicMask, fisherMask, randomMask, sparse } from '@flatmin/perturb-sparse';
+import { forwardThenPass } from 'flatmin/cli';
 import type { Step } from './measure.js';
 import { twoPasses } from './variants.js';
 
@@ -201,19 +202,8 @@ export function buildGenerators(specs: readonly GeneratorSpec[], loss: () => tf.
   });
 }
 
-/** `k` forward-only evaluations of the loss, then one forward+backward pass and the base update: the floor of worst-of-k. */
-export function forwardThenPass(loss: () => tf.Scalar, variables: tf.Variable[], base: tf.Optimizer, k: number): Step {
-  return () => {
-    for (let j = 0; j < k; j++) {
-      tf.tidy(() => {
-        loss();
-      });
-    }
-    const pass = tf.variableGrads(loss, variables);
-    base.applyGradients(pass.grads);
-    tf.dispose([pass.value, ...Object.values(pass.grads)]);
-  };
-}
+/** `k` forward-only evaluations of the loss, then one forward+backward pass and the base update: the floor of worst-of-k (in `flatmin/cli`, shared with `flatmin bench`). */
+export { forwardThenPass };
 
 /**
  * Gaussian weight noise written directly against tfjs: one seeded `tf.randomNormal` per variable,

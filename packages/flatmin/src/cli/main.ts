@@ -17,7 +17,7 @@ Flat-minima optimizers for TensorFlow.js: every method as a preset (sam, asam, l
 
 Commands:
   demo        train an MLP on real MNIST digits with SGD and chosen presets; the result table
-  bench       step cost of presets against SGD (rounds, medians, floors); --repro: the papers' claims on MNIST
+  bench       step cost of presets against SGD (ratios, floors, memory, reads, targets); --repro: papers' claims
   landscape   train, then measure flatness and draw the 1-D/2-D loss landscapes (SVG + PNG)
   list        every preset with its paper, its parts and its passes per step
 
@@ -30,6 +30,7 @@ Examples:
   npx flatmin demo --method sam,asam,lookSam --epochs 3
   npx flatmin bench --method sam,lookSam --json > bench.json
   npx flatmin bench --repro --quick --out ./repro
+  npx flatmin bench --method all --quick
   npx flatmin landscape --method sam --out ./landscape
   npx flatmin list
 `;

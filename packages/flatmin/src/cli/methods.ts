@@ -29,10 +29,11 @@ export function runnablePresets(): PresetInfo[] {
 
 /**
  * The presets named by `--method` (comma-separated, case-insensitive; `sgd` is the baseline,
- * always run, and is dropped here). An unknown name, or a preset that needs more than the plain
+ * always run, and is dropped here). An unknown name, or — unless `options.anyNeeds` (`flatmin
+ * bench`, which builds each preset's loop itself) — a preset that needs more than the plain
  * closure `model.fit` passes, is a {@link UsageError} naming it.
  */
-export function parseMethods(command: string, text: string | undefined, fallback: readonly string[]): PresetInfo[] {
+export function parseMethods(command: string, text: string | undefined, fallback: readonly string[], options: { readonly anyNeeds?: boolean } = {}): PresetInfo[] {
   const names = text === undefined ? [...fallback] : text.split(',').map((name) => name.trim());
   const byLower = new Map(Object.values(presets).map((p) => [p.name.toLowerCase(), p]));
   const chosen: PresetInfo[] = [];
@@ -43,7 +44,7 @@ export function parseMethods(command: string, text: string | undefined, fallback
     if (preset === undefined) {
       throw new UsageError(`flatmin ${command}: unknown method '${name}' in --method: choose from ${Object.keys(presets).join(', ')} (flatmin list describes them)`);
     }
-    if (preset.needs !== 'closure') {
+    if (preset.needs !== 'closure' && options.anyNeeds !== true) {
       throw new UsageError(
         `flatmin ${command}: method '${preset.name}' needs ${NEEDS[preset.needs]}, and flatmin ${command} trains with model.fit, which passes a plain loss: ` +
           `use it from your own loop (see the flatmin README), or pick one of ${runnablePresets().map((p) => p.name).join(', ')}`,
@@ -64,6 +65,8 @@ export interface RunPlan {
   readonly totalSteps: number;
   /** SAM's radius, when `--rho` was given: passed as the preset's `rho`. */
   readonly rho?: number;
+  /** A validation-loss closure, passed as the preset's `validation` (the presets that need one: LETS). */
+  readonly validation?: () => tf.Scalar;
 }
 
 /** The preset with the run's settings; a `--rho` the preset does not take is a {@link UsageError}. */
@@ -71,6 +74,7 @@ export function createPreset(command: string, preset: PresetInfo, plan: RunPlan)
   const options: Record<string, unknown> = { base: plan.base, seed: plan.seed };
   if (PLANNED.has(preset.name)) options['totalSteps'] = plan.totalSteps;
   if (plan.rho !== undefined) options['rho'] = plan.rho;
+  if (plan.validation !== undefined && preset.needs === 'validation') options['validation'] = plan.validation;
   try {
     return preset.create(options as Parameters<PresetInfo['create']>[0]);
   } catch (error) {

@@ -10,9 +10,11 @@ import { IMAGE_SIZE, NUM_CLASSES } from './data.js';
 export const HIDDEN_UNITS = [256, 256] as const;
 
 /**
- * The demo's MLP, 784-256-256-10 (ReLU, softmax), with seeded Glorot-uniform kernels.
+ * The demo's MLP, 784-256-256-10 (ReLU, softmax), with seeded Glorot-uniform kernels; `hidden`
+ * sets the width of both hidden layers (`flatmin bench --hidden N`: 784-N-N-10).
  *
  * @param seed the seed of the first kernel (the next layers take seed + 1, seed + 2).
+ * @param hidden the units of each of the two hidden layers (default 256).
  * @returns an uncompiled `tf.Sequential`.
  *
  * @example
@@ -20,11 +22,13 @@ export const HIDDEN_UNITS = [256, 256] as const;
  * import { buildMlp } from 'flatmin/cli';
  *
  * const model = buildMlp(1); // 269,322 parameters
+ * const wide = buildMlp(1, 1024); // 784-1024-1024-10: 1,863,690 parameters
  * ```
  */
-export function buildMlp(seed: number): tfl.Sequential {
+export function buildMlp(seed: number, hidden: number = HIDDEN_UNITS[0]): tfl.Sequential {
   const model = tfl.sequential();
-  HIDDEN_UNITS.forEach((units, i) => {
+  HIDDEN_UNITS.forEach((_, i) => {
+    const units = hidden;
     model.add(
       tfl.layers.dense({
         ...(i === 0 ? { inputShape: [IMAGE_SIZE] } : {}),

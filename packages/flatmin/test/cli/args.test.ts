@@ -27,6 +27,8 @@ describe('flatmin <command> with a bad command line', () => {
     [['demo', 'extra'], /Unexpected argument 'extra'/],
     [['bench', '--rounds', '0'], /flatmin bench: --rounds must be an integer >= 1, got '0'/],
     [['bench', '--method', 'nosuch'], /flatmin bench: unknown method 'nosuch'/],
+    [['bench', '--method', 'sam,'], /flatmin bench: --method has an empty name in 'sam,'/],
+    [['bench', '--hidden', '0'], /flatmin bench: --hidden must be an integer from 1 to 8192, got '0'/],
     [['landscape', '--grid', '1'], /flatmin landscape: --grid must be an integer from 2 to 201, got '1'/],
     [['landscape', '--out', ''], /--out must be a folder/],
     [['list', '--method', 'sam'], /flatmin list: Unknown option '--method'/],
@@ -99,8 +101,23 @@ describe('the parsed options', () => {
   });
 
   it('bench and landscape defaults', () => {
-    expect(parseBench([])).toMatchObject({ methods: ['sam', 'lookSam', 'rst'], rounds: 10, steps: 5, warmup: 3, batch: 128 });
+    expect(parseBench([])).toMatchObject({ methods: ['sam', 'lookSam', 'rst'], rounds: 10, steps: 5, warmup: 3, batch: 128, hidden: 256 });
+    expect(parseBench(['--hidden', '1024', '--batch', '32'])).toMatchObject({ hidden: 1024, batch: 32 });
     expect(parseBench(['--quick'])).toMatchObject({ rounds: 4, steps: 3 });
     expect(parseLandscape([])).toMatchObject({ methods: ['sam'], out: 'flatmin-landscape', points: 21, grid: 11 });
+  });
+});
+
+describe('flatmin bench --method', () => {
+  it('all: every preset of the catalog, then handRolled and worstOfK', () => {
+    expect(parseBench(['--method', 'all'])).toMatchObject({ methods: [...Object.keys(presets), 'handRolled', 'worstOfK'] });
+    expect(parseBench(['--method', 'ALL,sam'])).toMatchObject({ methods: [...Object.keys(presets), 'handRolled', 'worstOfK'] });
+  });
+
+  it('takes the presets demo refuses (they need more than a plain closure), and the two extras, case-insensitive', () => {
+    const needy = Object.values(presets).filter((p) => p.needs !== 'closure').map((p) => p.name);
+    expect(needy).toEqual(['esam', 'lets', 'imbSam', 'swad', 'mesa']);
+    expect(parseBench(['--method', `${needy.join(',')},HANDROLLED,worstofk,sgd`])).toMatchObject({ methods: [...needy, 'handRolled', 'worstOfK'] });
+    for (const name of needy) expect(() => parseDemo(['--method', name])).toThrow(/needs/);
   });
 });

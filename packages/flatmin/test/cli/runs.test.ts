@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../src/cli/bench.js';
+import { presets } from '../../src/catalog.js';
 import type { DemoReport } from '../../src/cli/demo.js';
 import type { LandscapeReport } from '../../src/cli/landscape.js';
 import { main } from '../../src/cli/main.js';
@@ -113,7 +114,66 @@ describe('flatmin landscape --load', () => {
   });
 });
 
+/** The catalog's passes per step when they are a plain number ('2', '3', '1 (2 with sam: true)', ...), else undefined. */
+const exactPasses = (passes: string) => /^(\d+)(?: \(.*\))?$/.exec(passes)?.[1];
+
 describe('flatmin bench', () => {
+  const TINY_BENCH = ['--rounds', '1', '--warmup', '0', '--hidden', '8', '--batch', '8', '--backend', 'cpu', '--json'];
+
+  it('--method all: a row per preset (whatever it needs), hand-rolled SAM, worstOfK and its floor; floors, reads, memory and targets', async () => {
+    const io = collector();
+    const before = tf.memory().numTensors;
+    expect(await main(['bench', '--method', 'all', '--steps', '1', ...TINY_BENCH], io), io.err()).toBe(0);
+    expect(tf.memory().numTensors).toBe(before);
+    const report = JSON.parse(io.out()) as BenchReport;
+    expect(report.rows.map((r) => r.method)).toEqual(['SGD', ...Object.keys(presets), 'handRolled', 'worstOfK-floor', 'worstOfK']);
+    expect(report.model).toEqual({ layers: [784, 8, 8, 10], parameters: 784 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10, parameterBytes: 4 * (784 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10) });
+    const row = (method: string) => report.rows.find((r) => r.method === method)!;
+    for (const preset of Object.values(presets)) {
+      const exact = exactPasses(preset.passes);
+      if (exact !== undefined) expect(row(preset.name).floor, preset.name).toBe(Number(exact));
+      // AE-SAM reads its one scalar (is this step sharp?) per step; every other preset none.
+      expect(row(preset.name).reads.step, preset.name).toBe(preset.name === 'aeSam' ? 1 : 0);
+    }
+    // The first step of LookSAM is a sharp one (t = 0); LETS' validation pass starts at the second step; MESA's teacher forward is not a pass.
+    expect([row('lookSam').floor, row('lets').floor, row('mesa').floor]).toEqual([2, 2, 1]);
+    expect(row('handRolled')).toMatchObject({ kind: 'handRolled', floor: 2, reads: { step: 1 } });
+    expect(row('worstOfK-floor')).toMatchObject({ kind: 'floor', evaluations: 5 });
+    expect(row('worstOfK').evaluations).toBe(5);
+    // worstOfK is held against its floor's measured ratio, not against its evaluations.
+    expect(row('worstOfK').floor).toBeCloseTo(row('worstOfK-floor').ratio.median, 12);
+    expect(row('worstOfK').ratioToFloor!.median).toBeCloseTo(row('worstOfK').secondsPerStep.median / row('worstOfK-floor').secondsPerStep.median, 9);
+    expect(row('SGD')).toMatchObject({ kind: 'base', checks: [], pass: true, memory: { overBaseBytes: 0, timesParameters: 0 } });
+    expect(row('sam').kind).toBe('twoPass');
+    expect(row('lpfSgd').kind).toBe('onePass');
+    expect(row('lookSam').kind).toBe('lookSam');
+    const limits = (method: string) => Object.fromEntries(row(method).checks.map((c) => [c.what, c.limit]));
+    expect(limits('sam')).toEqual({ ratio: 2.05, memory: 2, reads: 0 });
+    expect(limits('lookSam')).toEqual({ ratio: 1.25, memory: 2, reads: 0 });
+    expect(limits('lpfSgd')).toEqual({ ratio: 1.1, memory: 2, reads: 0 });
+    expect(limits('aeSam')).toEqual({ memory: 2, reads: 1 });
+    expect(limits('worstOfK')).toEqual({ ratioToFloor: 1.1, memory: 2, reads: 0 });
+    expect(limits('handRolled')).toEqual({ memory: 2 });
+    for (const r of report.rows) {
+      for (const c of r.checks) expect(c.pass).toBe(c.value <= c.limit);
+      expect(r.pass).toBe(r.checks.every((c) => c.pass));
+      expect(r.memory.timesParameters).toBeCloseTo(r.memory.overBaseBytes / report.model.parameterBytes, 12);
+    }
+    expect(report.pass).toBe(report.rows.every((r) => r.pass));
+    expect(report.samOverHandRolled!.median).toBeCloseTo(row('sam').secondsPerStep.median / row('handRolled').secondsPerStep.median, 9);
+  });
+
+  it('over 5 steps: LookSAM (k = 5) makes 1 + 1/5 passes per step, LETS 2 + 4/5 (a validation pass from the second step)', async () => {
+    const io = collector();
+    expect(await main(['bench', '--method', 'lookSam,lets', '--steps', '5', ...TINY_BENCH], io), io.err()).toBe(0);
+    const report = JSON.parse(io.out()) as BenchReport;
+    expect(report.rows.map((r) => [r.method, r.floor])).toEqual([
+      ['SGD', 1],
+      ['lookSam', 1.2],
+      ['lets', 2.8],
+    ]);
+  });
+
   it('returns the per-round ratios to SGD with their spread and the counted floors', async () => {
     const io = collector();
     expect(await main(['bench', '--method', 'sam', '--rounds', '2', '--steps', '1', '--warmup', '1', '--batch', '16', '--backend', 'cpu', '--json'], io), io.err()).toBe(0);

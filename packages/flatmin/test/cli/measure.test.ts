@@ -1,0 +1,88 @@
+// The measurements and reference steps `flatmin bench` times (exported from flatmin/cli): the
+// hand-rolled SAM step against a float64 SAM step, worst-of-k's floor against a float64 SGD step,
+// the host reads each makes, and the interleaved order of the blocks.
+import { axpy, linearGrad64, makeLinearProblem, makeTfLinear, maxRelativeError, norm64 } from '@flatmin/test-kit';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { countHostReads, interleavedTiming, rotatedOrder, stepMemory } from '../../src/cli/measure.js';
+import { forwardThenPass, handRolledSam } from '../../src/cli/reference.js';
+
+const LR = 0.1;
+const RHO = 0.05;
+
+describe('the reference steps', () => {
+  it('handRolledSam: one step is w − lr ∇L(w + ρ g/‖g‖) (float64), with one host read (‖g‖ by dataSync)', () => {
+    const problem = makeLinearProblem({ seed: 3 });
+    const g = linearGrad64(problem, problem.init);
+    const expected = axpy(-LR, linearGrad64(problem, axpy(RHO / norm64(g), g, problem.init)), problem.init);
+    const model = makeTfLinear(problem);
+    const base = tf.train.sgd(LR);
+    let calls = 0;
+    const loss = model.loss();
+    const step = handRolledSam(() => {
+      calls++;
+      return loss();
+    }, model.variables, base, RHO);
+    const before = tf.memory().numTensors;
+    const reads = countHostReads(step, 1);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(reads).toEqual({ step: 1, insideKernels: 0 });
+    expect(calls).toBe(2);
+    expect(maxRelativeError(model.read(), expected)).toBeLessThan(1e-6);
+    base.dispose();
+    model.dispose();
+  });
+
+  it('forwardThenPass: k forward-only evaluations change nothing; the step is w − lr ∇L(w) (float64), no host read', () => {
+    const problem = makeLinearProblem({ seed: 4 });
+    const expected = axpy(-LR, linearGrad64(problem, problem.init), problem.init);
+    const model = makeTfLinear(problem);
+    const base = tf.train.sgd(LR);
+    let calls = 0;
+    const loss = model.loss();
+    const step = forwardThenPass(() => {
+      calls++;
+      return loss();
+    }, model.variables, base, 4);
+    const before = tf.memory().numTensors;
+    expect(countHostReads(step, 1)).toEqual({ step: 0, insideKernels: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(calls).toBe(5);
+    expect(maxRelativeError(model.read(), expected)).toBeLessThan(1e-6);
+    base.dispose();
+    model.dispose();
+  });
+});
+
+describe('the measurements', () => {
+  it('stepMemory: the peak of a step is what is alive at once inside it (x, the scalar, x + 1), nothing new after it', async () => {
+    const memory = await stepMemory(() => {
+      tf.tidy(() => {
+        tf.add(tf.zeros([1000]), 1);
+      });
+    });
+    // zeros [1000] (4000 B), the scalar 1 (4 B) and the sum [1000] (4000 B) are alive at the peak.
+    expect(memory).toEqual({ peakExtraBytes: 4000 + 4 + 4000, newBytes: 0, newTensors: 0 });
+  });
+
+  it('interleavedTiming: warm-up first (then afterWarmup once), blocks in an order rotated every round, one callback per block', async () => {
+    const log: string[] = [];
+    const variable = tf.variable(tf.zeros([1]));
+    const steps = ['a', 'b', 'c'].map((name) => () => void log.push(name));
+    const blocks: number[] = [];
+    const timing = await interleavedTiming(steps, {
+      rounds: 2,
+      steps: 2,
+      warmup: 1,
+      variable,
+      afterWarmup: () => log.push('|'),
+      onBlock: (done) => blocks.push(done),
+    });
+    expect(log.join('')).toBe('abc|aabbccbbccaa');
+    expect(timing.orders).toEqual([rotatedOrder(3, 0), rotatedOrder(3, 1)]);
+    expect(rotatedOrder(3, 1)).toEqual([1, 2, 0]);
+    expect(blocks).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(timing.seconds.map((s) => s.length)).toEqual([2, 2, 2]);
+    variable.dispose();
+  });
+});
