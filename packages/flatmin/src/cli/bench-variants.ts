@@ -13,7 +13,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { type PresetInfo, presets } from '../catalog.js';
 import type { Step } from './measure.js';
 import { createPreset } from './methods.js';
-import { buildMlp } from './model.js';
+import { buildMlp, perSampleCrossEntropy } from './model.js';
 import { forwardThenPass, handRolledSam } from './reference.js';
 
 /** The benchmark's methods that are not presets: SAM written by hand, and worst-of-k (with its floor). */
@@ -101,11 +101,6 @@ export interface VariantPlan {
   readonly lr: number;
   /** The steps each variant will make (for the presets with a planned schedule). */
   readonly totalSteps: number;
-}
-
-/** Categorical cross-entropy per sample of softmax outputs `probabilities` against one-hot `labels` (clipped as Keras does). */
-function perSampleCrossEntropy(labels: tf.Tensor, probabilities: tf.Tensor): tf.Tensor1D {
-  return tf.neg(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probabilities, 1e-7, 1 - 1e-7))), -1)) as tf.Tensor1D;
 }
 
 function meanCrossEntropy(labels: tf.Tensor, probabilities: tf.Tensor): tf.Scalar {

@@ -3,6 +3,7 @@
  * seeded Glorot-uniform initializer, so the same seed gives the same initial weights
  * for the SGD run and the SAM run.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { IMAGE_SIZE, NUM_CLASSES } from './data.js';
 
@@ -46,4 +47,13 @@ export function buildMlp(seed: number, hidden: number = HIDDEN_UNITS[0]): tfl.Se
     }),
   );
   return model;
+}
+
+/**
+ * Categorical cross-entropy per sample of softmax outputs `probabilities` against one-hot `labels`,
+ * clipped to [1e-7, 1 − 1e-7] as tfjs-layers' `categoricalCrossentropy` does: the loss the demo's
+ * `model.compile` uses, for the loops that need it per sample.
+ */
+export function perSampleCrossEntropy(labels: tf.Tensor, probabilities: tf.Tensor): tf.Tensor1D {
+  return tf.neg(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probabilities, 1e-7, 1 - 1e-7))), -1)) as tf.Tensor1D;
 }

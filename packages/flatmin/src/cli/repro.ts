@@ -19,7 +19,7 @@ import { type CommonOptions, FlagReader, parseFlags } from './args.js';
 import { type Dataset, IMAGE_SIZE, loadMnist, NUM_CLASSES, poolSizes } from './data.js';
 import { type CliIo, UsageError } from './io.js';
 import { createPreset } from './methods.js';
-import { buildMlp } from './model.js';
+import { buildMlp, perSampleCrossEntropy } from './model.js';
 import { flipLabels, longTailed } from './repro-data.js';
 import { reproMarkdown, reproPictures } from './repro-report.js';
 import { selectBackend } from './runtime.js';
@@ -346,9 +346,9 @@ function disposeTensors(t: Tensors): void {
   tf.dispose([t.xs, t.ys, t.labels]);
 }
 
-/** Per-sample categorical cross-entropy of the model's softmax output (clipped as tfjs-layers does). */
+/** Per-sample categorical cross-entropy of the model's softmax output. */
 function perSampleLoss(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): tf.Tensor1D {
-  return tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(model.apply(x) as tf.Tensor, 1e-7, 1 - 1e-7))), -1)) as tf.Tensor1D;
+  return perSampleCrossEntropy(y, model.apply(x) as tf.Tensor);
 }
 
 /** Accuracy overall and per digit, and the mean loss, over a dataset in chunks of 1,000. */
@@ -362,7 +362,7 @@ async function evaluate(model: tfl.LayersModel, data: Tensors): Promise<{ accura
       const x = tf.slice(data.xs, [start, 0], [size, IMAGE_SIZE]);
       const y = tf.slice(data.ys, [start, 0], [size, NUM_CLASSES]);
       const p = model.apply(x) as tf.Tensor;
-      return [tf.argMax(p, 1), tf.sum(tf.neg(tf.sum(tf.mul(y, tf.log(tf.clipByValue(p, 1e-7, 1 - 1e-7))), -1)))];
+      return [tf.argMax(p, 1), tf.sum(perSampleCrossEntropy(y, p))];
     });
     predictions.set(await argmax.data(), start);
     lossSum += (await loss.data())[0]!;
