@@ -165,7 +165,7 @@ describe('attached to sharpnessAware', () => {
       const handle = standalone.attach([w]);
       for (let t = 1; t <= 4; t += 1) {
         const next = tf.tidy(() => tf.mul(w, 0.9));
-        w.assign(next);
+        w.assign(next as tf.Tensor1D);
         next.dispose();
         handle.update();
         standalone.observeValidation(2 - t / 10);
