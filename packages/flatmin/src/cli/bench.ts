@@ -23,17 +23,17 @@ import { formatTable } from './table.js';
 
 /** The settings of a `flatmin bench` run that have defaults ({@link BENCH_DEFAULTS}, {@link BENCH_QUICK}). */
 export interface BenchSettings {
-  /** The methods timed against SGD. */
+  /** The presets (and `handRolled`, `worstOfK`) to time against SGD. */
   readonly methods: readonly string[];
-  /** Rounds. */
+  /** Rounds: each times one block of every variant. */
   readonly rounds: number;
-  /** Steps per block. */
+  /** Steps per block (also the steps whose host reads are counted). */
   readonly steps: number;
-  /** Untimed steps of each variant first. */
+  /** Untimed steps of every variant first. */
   readonly warmup: number;
   /** The batch size. */
   readonly batch: number;
-  /** The width of both hidden layers. */
+  /** The width of both hidden layers of the MLP (784-N-N-10). */
   readonly hidden: number;
   /** The learning rate of every base SGD. */
   readonly lr: number;
@@ -70,20 +70,8 @@ export interface BenchTargets {
  */
 export const BENCH_TARGETS: BenchTargets = { twoPass: 2.05, lookSam: 1.25, onePass: 1.1, worstOfKOverFloor: 1.1, memoryTimesParameters: 2, hostReads: 0, aeSamHostReads: 1 };
 
-/** The options of `flatmin bench`. */
-export interface BenchOptions extends CommonOptions {
-  /** The presets (and `handRolled`, `worstOfK`) to time against SGD. */
-  readonly methods: readonly string[];
-  /** Rounds: each times one block of every variant. */
-  readonly rounds: number;
-  /** Steps per block (also the steps whose host reads are counted). */
-  readonly steps: number;
-  /** Untimed steps of every variant first. */
-  readonly warmup: number;
-  /** The batch size. */
-  readonly batch: number;
-  /** The width of both hidden layers of the MLP (784-N-N-10). */
-  readonly hidden: number;
+/** The options of `flatmin bench`: the {@link BenchSettings} but the learning rate (fixed), and the common flags. */
+export interface BenchOptions extends CommonOptions, Omit<BenchSettings, 'lr'> {
   /** Whether `--quick` was given. */
   readonly quick: boolean;
   /** Steps whose host reads are counted (default `steps`; no flag: a script that needs no reads, e.g. a scaling sweep, passes 1). */

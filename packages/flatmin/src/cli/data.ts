@@ -106,17 +106,33 @@ function gather(refs: readonly SampleRef[]): Dataset {
   return { images, labels, size: refs.length };
 }
 
-/** Fisher–Yates with a small seeded generator (mulberry32), so the order never changes. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
+/**
+ * A seeded generator of uniform numbers in [0, 1) (mulberry32): the same seed, the same draws (the
+ * split's fixed order, the reproduction's label noise).
+ *
+ * @example
+ * ```ts
+ * import { seededUniform } from 'flatmin/cli';
+ *
+ * const random = seededUniform(7);
+ * const draws = [random(), random()]; // the same two numbers on every run
+ * ```
+ */
+export function seededUniform(seed: number): () => number {
   let state = seed >>> 0;
-  const random = () => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Fisher–Yates with {@link seededUniform}, so the order never changes. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  const random = seededUniform(seed);
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];

@@ -45,7 +45,7 @@ export {
   type VariantPlan,
   WORST_OF_K,
 } from './bench-variants.js';
-export { type Dataset, IMAGE_SIZE, loadMnist, NUM_CLASSES, poolSizes, type SampleRef, splitPools, toTensors } from './data.js';
+export { type Dataset, IMAGE_SIZE, loadMnist, NUM_CLASSES, poolSizes, type SampleRef, seededUniform, splitPools, toTensors } from './data.js';
 export { type DemoOptions, type DemoReport, type DemoRun, runDemo } from './demo.js';
 export { type CliIo, type Output, SILENT, UsageError } from './io.js';
 export { type LandscapeOptions, type LandscapeReport, type LandscapeRun, runLandscape } from './landscape.js';
@@ -65,7 +65,7 @@ export {
 } from './measure.js';
 export { buildMlp, HIDDEN_UNITS } from './model.js';
 export { type Geometry, parseRepro, REPRO_SECTIONS, type ReproMachine, type ReproMethod, type ReproOptions, type ReproReport, type ReproRun, type ReproSection, type ReproTrainingSet, runRepro } from './repro.js';
-export { flipLabels, longTailed, seededUniform } from './repro-data.js';
+export { flipLabels, longTailed } from './repro-data.js';
 export { type Paired, paired, reproMarkdown, reproPictures, type Summary, summarize, verdict } from './repro-report.js';
 export { forwardThenPass, handRolledSam } from './reference.js';
 export { Progress, type ProgressOptions } from './progress.js';

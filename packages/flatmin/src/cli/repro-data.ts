@@ -5,19 +5,7 @@
  *
  * @module
  */
-import { type Dataset, NUM_CLASSES } from './data.js';
-
-/** A seeded generator of uniform numbers in [0, 1) (mulberry32): the same seed, the same draws. */
-export function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { type Dataset, NUM_CLASSES, seededUniform } from './data.js';
 
 /**
  * Symmetric label noise: exactly `round(fraction · size)` samples, chosen uniformly without
