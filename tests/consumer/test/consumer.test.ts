@@ -97,6 +97,21 @@ describe('an npm app with the packed tarballs', () => {
     ]);
   });
 
+  it("`flatmin bench --repro` from the installed tarball: a tiny imbalance section writes its report and its picture (vega, resvg)", async () => {
+    const bin = join(app, 'node_modules', '.bin', 'flatmin');
+    const out = join(app, 'repro-out');
+    await run(bin, ['bench', '--repro', '--quick', '--section', 'imbalance', '--train', '64', '--test', '32', '--epochs', '1', '--seeds', '1', '--backend', 'cpu', '--out', out], { cwd: app, timeout: 180_000 });
+    const report = JSON.parse(readFileSync(join(out, 'repro.json'), 'utf8')) as { runs: { method: string; lossEvaluations: number; steps: number }[] };
+    expect(report.runs.map((r) => [r.method, r.lossEvaluations / r.steps])).toEqual([
+      ['sgd', 1],
+      ['sam', 2],
+      ['imbSam', 3],
+    ]);
+    expect(readFileSync(join(out, 'repro.md'), 'utf8')).toContain('## Class imbalance');
+    expect(readFileSync(join(out, 'imbalance.svg'), 'utf8').startsWith('<svg')).toBe(true);
+    expect(readFileSync(join(out, 'imbalance.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
+  });
+
   it('trains from a CommonJS script (require of ESM, Node >= 20.19), and requires every entry point', async () => {
     const imports = [
       "const tf = require('@tensorflow/tfjs');",
