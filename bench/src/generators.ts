@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of the layers' ops
-import { type Column, formatTable } from '@flatmin/cli-kit';
+import { type Column, formatTable } from 'flatmin/cli';
 import { type BackendName, type GeneratorOptions, GENERATORS_USAGE, parseGeneratorArgs, UsageError } from './args.js';
 import { buildGenerators, GENERATORS, type GeneratorSpec, K, LEARNING_RATE, SEED, TARGETS } from './generator-variants.js';
 import { countHostReads, type HostReads, interleavedTiming, type StepMemory, stepMemory } from './measure.js';

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients model.fit needs
-import { formatTable } from '@flatmin/cli-kit';
+import { formatTable } from 'flatmin/cli';
 import { type Schedule, sharpnessAware } from '@flatmin/core';
 import { loadMnist, toTensors } from '@flatmin/example-mnist/dist/data.js';
 import { trainAndEvaluate } from '@flatmin/example-mnist/dist/train.js';

@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of the layers' ops
-import { type Column, formatTable } from '@flatmin/cli-kit';
+import { type Column, formatTable } from 'flatmin/cli';
 import { type Schedule, type SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { gradient } from '@flatmin/perturb-gradient';
 import { adaptivePolicy } from '@flatmin/schedule-adaptive';

@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients of the layers' ops
-import { formatTable } from '@flatmin/cli-kit';
+import { formatTable } from 'flatmin/cli';
 import { type BackendName, type BenchOptions, parseBenchArgs, USAGE, UsageError } from './args.js';
 import { countHostReads, type HostReads, interleavedTiming, type StepMemory, stepMemory } from './measure.js';
 import { formatBytes, logSource, machineInfo, ms, readsPerStep, signed, sourceState, writeResults } from './report.js';

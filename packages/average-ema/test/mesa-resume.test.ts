@@ -3,22 +3,15 @@
 // the same per-step losses and the same student and teacher weights, bit for bit, as 20 steps —
 // under model.fit (shuffle: false) with BatchNormalization, attached to sharpnessAware and standalone.
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { type NamedWeight, sharpnessAware } from '@flatmin/core';
 import { fitData } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { gradient } from '../../perturb-gradient/src/index.js';
 import { type MesaAverager, mesa } from '../src/index.js';
+import { bnStudent } from './models.js';
 
-/** dense(5) → BatchNorm → ReLU → dense(2) logits, seeded (a fresh one has new variable names). */
-function student(): tfl.Sequential {
-  const s = tfl.sequential();
-  s.add(tfl.layers.dense({ units: 5, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-  s.add(tfl.layers.batchNormalization());
-  s.add(tfl.layers.activation({ activation: 'relu' }));
-  s.add(tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-  return s;
-}
+const student = bnStudent;
 const crossEntropy = (yt: tf.Tensor, z: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(yt, tf.logSoftmax(z)), -1)));
 const values = (m: tfl.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
 const copies = (weights: readonly NamedWeight[]) => weights.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) }));

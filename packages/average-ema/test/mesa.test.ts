@@ -8,6 +8,7 @@ import { mulberry32 } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { gradient } from '../../perturb-gradient/src/index.js';
 import { mesa } from '../src/index.js';
+import { bnStudent } from './models.js';
 import { ema64, relativeError } from './reference.js';
 
 const softmax64 = (z: readonly number[], tau: number) => {
@@ -159,14 +160,7 @@ describe('model.fit with sharpnessAware({ averager: mesa() }), BatchNormalizatio
   it('trains, counts two loss evaluations and two teacher forwards per step, BatchNorm moved by the clean pass only, no leak across fits', async () => {
     const xs = tf.randomNormal([16, 4], 0, 1, 'float32', 1);
     const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.cast(tf.greater(tf.sum(xs, 1), 0), 'int32'), 2), 'float32'));
-    const build = () => {
-      const s = tfl.sequential();
-      s.add(tfl.layers.dense({ units: 5, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
-      s.add(tfl.layers.batchNormalization());
-      s.add(tfl.layers.activation({ activation: 'relu' }));
-      s.add(tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
-      return s;
-    };
+    const build = bnStudent;
     const m = mesa({ decay: 0.9 });
     const student = build();
     const { model, teacher } = m.teach(student);

@@ -1,2 +1,1 @@
-export * from './table.js';
 export * from './flags.js';

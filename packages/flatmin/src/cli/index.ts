@@ -71,3 +71,4 @@ export { forwardThenPass, handRolledSam } from './reference.js';
 export { Progress, type ProgressOptions } from './progress.js';
 export { CliError } from './runtime.js';
 export { type RunResult, type RunSettings, type TensorData, trainAndEvaluate } from './train.js';
+export { type Column, formatTable } from './table.js';

@@ -12,7 +12,17 @@ export interface Column {
   readonly align?: 'left' | 'right';
 }
 
-/** The rows under their headers and a rule, each column as wide as its widest cell. */
+/**
+ * The rows under their headers and a rule, each column as wide as its widest cell (the CLI's and the
+ * benchmarks' tables).
+ *
+ * @example
+ * ```ts
+ * import { formatTable } from 'flatmin/cli';
+ *
+ * console.log(formatTable([{ header: 'method' }, { header: 'x SGD', align: 'right' }], [['sam', '2.05']]));
+ * ```
+ */
 export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
   const widths = columns.map((column, i) => Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
