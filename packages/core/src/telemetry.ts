@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Counters } from './step/context.js';
+import { pick } from './step/pick.js';
 import type { Verdict } from './step/scope.js';
 
 /** One step's telemetry, read from the device by `SharpnessAwareOptimizer.telemetry()`. NaN where not computed. */
@@ -104,9 +105,7 @@ export class TelemetryRecorder {
         rho,
       ]) as tf.Tensor1D;
       if (verdict === null || previous === null) return values;
-      // The condition at full length (a stack, not tf.where's broadcast: cpu's Tile kernel reads its input).
-      const ok = tf.cast(tf.stack(Array.from({ length: values.size }, () => verdict.ok)), 'bool');
-      return tf.engine().runKernel('Select', { condition: ok, t: values, e: previous }) as tf.Tensor1D;
+      return pick(verdict.ok, values, previous) as tf.Tensor1D;
     });
     this.dropDerived();
     previous?.dispose();

@@ -271,7 +271,16 @@ export interface Schedule extends ComponentBase {
   };
   /** Optional: on non-sharp steps, change the clean gradient before the base optimizer sees it (LookSAM). */
   adjust?(
-    context: ScheduleContext & { readonly grads: NamedTensors },
+    context: ScheduleContext & {
+      /** The clean gradient of the updated variables, keyed by variable name. */
+      readonly grads: NamedTensors;
+      /**
+       * ‖grads‖ over every entry, as a device scalar: the step's one reduction of it, shared with
+       * the telemetry. The optimizer always passes it; optional so a context made by hand (a
+       * component's unit test) may leave it out.
+       */
+      readonly gradNorm?: () => tf.Scalar;
+    },
     state: ComponentState,
   ): {
     /** The gradient the base optimizer applies, keyed by variable name. */

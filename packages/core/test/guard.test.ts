@@ -1,10 +1,11 @@
 // The non-finite guard and the step as a transaction: a skipped step leaves weights, base slots and
 // component state bit-identical (decided on the device); a step that throws leaves everything as before.
 import * as tf from '@tensorflow/tfjs-core';
-import { countHostReads, makeLinearProblem, makeTfLinear, type TfLinear } from '@flatmin/test-kit';
+import { countHostReads, makeLinearProblem, makeTfLinear, onBackend, type TfLinear } from '@flatmin/test-kit';
 import { describe, expect, it } from 'vitest';
 import { gradient } from '../../perturb-gradient/src/index.js';
 import { FlatminError, type Perturbation, type SharpnessAwareConfig, sharpnessAware } from '../src/index.js';
+import { pick, useHostPick } from '../src/step/pick.js';
 import { emaAverager, meanAverager, samPerturbation } from './helpers.js';
 
 const problem = makeLinearProblem({ seed: 23 });
@@ -120,6 +121,64 @@ describe("onNonFinite: 'skip' — one NaN batch changes nothing", () => {
       r.model.dispose();
     }
   });
+});
+
+describe('the choice between new and old values: the same on every route', () => {
+  // cpu and wasm keep tensors in host memory: a kernel of flatmin's own picks the buffer. Every other
+  // backend takes the element-wise route (tf.where); on cpu it can be forced with useHostPick(false).
+  const routes: Array<[string, 'cpu' | 'wasm', boolean]> = [
+    ['cpu, host kernel', 'cpu', true],
+    ['cpu, element-wise route', 'cpu', false],
+    ['wasm, host kernel', 'wasm', true],
+  ];
+  for (const [label, backend, host] of routes) {
+    it(`${label}: a NaN batch in the middle (SAM on Adam) ends bit-identical to the run without it`, async () => {
+      const previous = useHostPick(host);
+      try {
+        await onBackend(backend, async () => {
+          const clean = run({}, bases['adam']!, perturbations['sam']!, [batchA, batchB, batchA]);
+          const withNaN = run({}, bases['adam']!, perturbations['sam']!, [batchA, null, batchB, batchA]);
+          const a = await stateOf(clean.optimizer, clean.model);
+          const b = await stateOf(withNaN.optimizer, withNaN.model);
+          expect(b).toEqual(a);
+          expect((await withNaN.optimizer.telemetry()).skippedSteps).toBe(1);
+          for (const r of [clean, withNaN]) {
+            r.optimizer.dispose();
+            r.model.dispose();
+          }
+        });
+      } finally {
+        useHostPick(previous);
+      }
+    });
+
+    it(`${label}: pick gives next for ok = 1 and previous for ok = 0 (NaN and −0 kept exactly), no read, no leak`, async () => {
+      const previous = useHostPick(host);
+      try {
+        await onBackend(backend, async () => {
+          const next = tf.tensor2d([[Number.NaN, -0, 3]]);
+          const old = tf.tensor2d([[1, 2, Number.POSITIVE_INFINITY]]);
+          const verdicts = [tf.scalar(1), tf.scalar(0)];
+          const before = tf.memory().numTensors;
+          const { result: chosen, reads } = countHostReads(() => verdicts.map((ok) => pick(ok, next, old)));
+          expect(reads).toBe(0);
+          expect(tf.memory().numTensors).toBe(before + 2);
+          expect(Array.from(await chosen[0]!.data())).toEqual([Number.NaN, -0, 3]);
+          expect(Array.from(await chosen[1]!.data())).toEqual([1, 2, Number.POSITIVE_INFINITY]);
+          // The host kernel shares the chosen buffer (no copy); the element-wise route makes a new one.
+          expect(chosen[0]!.dataId === next.dataId).toBe(host);
+          expect(chosen[1]!.dataId === old.dataId).toBe(host);
+          tf.dispose(chosen);
+          expect(tf.memory().numTensors).toBe(before);
+          expect(Array.from(await next.data())).toEqual([Number.NaN, -0, 3]);
+          expect(() => pick(verdicts[0]!, next, tf.zeros([3]))).toThrow(/pick: float32 \[1,3\] against float32 \[3\]/);
+          tf.dispose([next, old, ...verdicts]);
+        });
+      } finally {
+        useHostPick(previous);
+      }
+    });
+  }
 });
 
 describe('a step that throws leaves everything as it was', () => {

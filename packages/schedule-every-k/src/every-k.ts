@@ -45,8 +45,9 @@ export interface EveryKOptions {
 const WHERE = 'everyK';
 const KNOWN_KEYS = ['k', 'alpha', 'granularity', 'restartEvery'] as const;
 const GRANULARITIES = ['global', 'tensor'] as const;
-/** The state slot of a variable's stored sharpness component g_v. */
+/** The state slot of a variable's stored sharpness component g_v; ‖g_v‖ is stored next to it (global key, or per variable with `'tensor'`). */
 const SHARPNESS = 'gv';
+const SHARPNESS_NORM = 'gvNorm';
 
 /**
  * The LookSAM schedule (Liu, Mai, Chen, Hsieh & You, CVPR 2022, "Towards Efficient and Scalable
@@ -106,7 +107,7 @@ export function everyK(options?: EveryKOptions): Schedule {
     ...schedule,
     needsGradient: true,
     observe: (context: ObserveContext, state: ComponentState) => ({ ...state, ...sharpnessComponent(context, perTensor) }),
-    adjust: (context: ScheduleContext & { readonly grads: NamedTensors }, state: ComponentState) => ({ grads: reuse(context.grads, state, alpha, context.normEpsilon, perTensor) }),
+    adjust: (context: ScheduleContext & { readonly grads: NamedTensors; readonly gradNorm?: () => tf.Scalar }, state: ComponentState) => ({ grads: reuse(context, state, alpha, perTensor) }),
   };
 }
 
@@ -129,24 +130,48 @@ function sharpnessComponent(context: ObserveContext, perTensor: boolean): Record
   for (const [name, g] of Object.entries(clean)) {
     const gAdv = adversarial[name]!;
     const coefficient = shared ?? projection(flatDot(g, gAdv), globalNorm([g]));
-    out[variableKey(name, SHARPNESS)] = tf.sub(gAdv, tf.mul(coefficient, g));
+    const gv = tf.sub(gAdv, tf.mul(coefficient, g));
+    out[variableKey(name, SHARPNESS)] = gv;
+    // ‖g_v‖ is the same on every step until the next sharp one: taken once here, not on each reuse.
+    if (perTensor) out[variableKey(name, SHARPNESS_NORM)] = globalNorm([gv]);
   }
+  if (!perTensor) out[SHARPNESS_NORM] = globalNorm(Object.values(out));
   return out;
 }
 
 /** g + α (‖g‖ / (‖g_v‖ + ε)) g_v for every variable with a stored g_v; the others keep g. */
-function reuse(grads: NamedTensors, state: ComponentState, alpha: number, normEpsilon: number, perTensor: boolean): NamedTensors {
+function reuse(
+  context: { readonly grads: NamedTensors; readonly normEpsilon: number; readonly gradNorm?: () => tf.Scalar },
+  state: ComponentState,
+  alpha: number,
+  perTensor: boolean,
+): NamedTensors {
+  const { grads, normEpsilon } = context;
   const pairs: Array<[string, tf.Tensor, tf.Tensor]> = [];
   for (const [name, g] of Object.entries(grads)) {
-    const stored = state[variableKey(name, SHARPNESS)];
-    if (stored !== undefined && typeof stored !== 'number') pairs.push([name, g, stored]);
+    const stored = tensorAt(state, variableKey(name, SHARPNESS));
+    if (stored !== null) pairs.push([name, g, stored]);
   }
   if (pairs.length === 0) return grads;
-  const scale = (g: readonly tf.Tensor[], gv: readonly tf.Tensor[]) => tf.mul(alpha, tf.div(globalNorm(g), tf.add(globalNorm(gv), normEpsilon)));
-  const shared = perTensor ? null : scale(pairs.map((p) => p[1]), pairs.map((p) => p[2]));
+  const scale = (gNorm: tf.Tensor, gvNorm: tf.Tensor) => tf.mul(alpha, tf.div(gNorm, tf.add(gvNorm, normEpsilon)));
   const out: NamedTensors = { ...grads };
-  for (const [name, g, gv] of pairs) out[name] = tf.add(g, tf.mul(shared ?? scale([g], [gv]), gv));
+  if (perTensor) {
+    for (const [name, g, gv] of pairs) out[name] = tf.add(g, tf.mul(scale(globalNorm([g]), tensorAt(state, variableKey(name, SHARPNESS_NORM)) ?? globalNorm([gv])), gv));
+    return out;
+  }
+  // The norms over the pairs: the step's shared ‖g‖ and the ‖g_v‖ stored with g_v when they cover the same variables.
+  const everyGradient = pairs.length === Object.keys(grads).length;
+  const everyStored = pairs.length === Object.keys(state).filter((key) => key.endsWith(`:${SHARPNESS}`)).length;
+  const gNorm = everyGradient && context.gradNorm !== undefined ? context.gradNorm() : globalNorm(pairs.map((p) => p[1]));
+  const gvNorm = (everyStored ? tensorAt(state, SHARPNESS_NORM) : null) ?? globalNorm(pairs.map((p) => p[2]));
+  const shared = scale(gNorm, gvNorm);
+  for (const [name, g, gv] of pairs) out[name] = tf.add(g, tf.mul(shared, gv));
   return out;
+}
+
+function tensorAt(state: ComponentState, key: string): tf.Tensor | null {
+  const value = state[key];
+  return value === undefined || typeof value === 'number' ? null : value;
 }
 
 registerComponent('schedule', WHERE, (config) => everyK(config as EveryKOptions));

@@ -177,7 +177,7 @@ describe('the stored g_v', () => {
     const { model, optimizer } = setup(everyK({ k: 2, alpha: 0.7 }));
     optimizer.minimize(model.loss([0, 1, 2, 3]), false, model.variables);
     const first = await scheduleState(optimizer, model);
-    expect(Object.keys(first).sort()).toEqual(['W:gv', 'b:gv']);
+    expect(Object.keys(first).sort()).toEqual(['W:gv', 'b:gv', 'gvNorm']);
     expect(first['W:gv']).toHaveLength(problem.d * problem.k);
     optimizer.minimize(model.loss([4, 5, 6, 7]), false, model.variables);
     expect(await scheduleState(optimizer, model)).toEqual(first);
@@ -197,13 +197,22 @@ describe('the stored g_v', () => {
       const gv = [state['W:gv']!, state['b:gv']!];
       const [gw, gb] = parts(g);
       const [aw, ab] = parts(gAdv);
+      const length = (x: number[]) => Math.sqrt(dot(x, x));
       if (granularity === 'global') {
         const c = (dot(gw!, aw!) + dot(gb!, ab!)) / norm64(g) ** 2;
-        expectClose(gv[0]!, aw!.map((x, i) => x - c * gw![i]!));
-        expectClose(gv[1]!, ab!.map((x, i) => x - c * gb![i]!));
+        const expected = [aw!.map((x, i) => x - c * gw![i]!), ab!.map((x, i) => x - c * gb![i]!)];
+        expectClose(gv[0]!, expected[0]!);
+        expectClose(gv[1]!, expected[1]!);
+        // ‖g_v‖ over both variables, stored with g_v for the steps that reuse it.
+        expectClose(state['gvNorm']!, [length(expected.flat())]);
+        expect(Object.keys(state).sort()).toEqual(['W:gv', 'b:gv', 'gvNorm']);
       } else {
-        expectClose(gv[0]!, aw!.map((x, i) => x - (dot(gw!, aw!) / dot(gw!, gw!)) * gw![i]!));
-        expectClose(gv[1]!, ab!.map((x, i) => x - (dot(gb!, ab!) / dot(gb!, gb!)) * gb![i]!));
+        const expected = [aw!.map((x, i) => x - (dot(gw!, aw!) / dot(gw!, gw!)) * gw![i]!), ab!.map((x, i) => x - (dot(gb!, ab!) / dot(gb!, gb!)) * gb![i]!)];
+        expectClose(gv[0]!, expected[0]!);
+        expectClose(gv[1]!, expected[1]!);
+        expectClose(state['W:gvNorm']!, [length(expected[0]!)]);
+        expectClose(state['b:gvNorm']!, [length(expected[1]!)]);
+        expect(Object.keys(state).sort()).toEqual(['W:gv', 'W:gvNorm', 'b:gv', 'b:gvNorm']);
       }
     }
   });
@@ -231,13 +240,49 @@ describe('the stored g_v', () => {
     tf.dispose([...Object.values(grads), ...(Object.values(state) as tf.Tensor[]), out[a.name]!, out[b.name]!, perTensor[a.name]!, perTensor[b.name]!]);
   });
 
+  it('a reusing step takes one norm, ‖g‖, shared with the telemetry (‖g_v‖ was stored at the sharp step)', async () => {
+    const { model, optimizer } = setup(everyK({ k: 3, alpha: 0.7 }));
+    optimizer.minimize(model.loss([0, 1, 2, 3]), false, model.variables); // sharp: stores g_v and ‖g_v‖
+    const profile = await tf.profile(() => void optimizer.minimize(model.loss([4, 5, 6, 7]), false, model.variables));
+    expect(profile.kernels.filter((k) => k.name === 'Sqrt')).toHaveLength(1);
+    expect((await optimizer.telemetry()).gradNorm).toBeGreaterThan(0);
+  });
+
+  it("adjust uses the step's shared ‖g‖ and the stored ‖g_v‖ only where they are over the same variables as the pairs", () => {
+    const schedule = everyK({ k: 2, alpha: 0.5 });
+    const a = tf.variable(tf.tensor1d([1, 2]), true, 'everyk-shared/a');
+    const b = tf.variable(tf.tensor1d([3]), true, 'everyk-shared/b');
+    cleanup.push(a, b);
+    const grads: NamedTensors = { [a.name]: tf.tensor1d([3, 4]), [b.name]: tf.tensor1d([12]) };
+    const gv = { [`${a.name}:gv`]: tf.tensor1d([0, 2]), [`${b.name}:gv`]: tf.tensor1d([-1]) };
+    // Marker values (not the true norms 13 and √5), so the test sees which ones were used.
+    const sharedNorm = tf.scalar(26);
+    const storedNorm = tf.scalar(10);
+    const base = { step: 1, random: new SeededRandom(0), normEpsilon: 1e-12, learningRate: lr, variables: [a, b], loss: null };
+    const bOf = (context: Parameters<NonNullable<typeof schedule.adjust>>[0], state: ComponentState) =>
+      tf.tidy(() => Array.from(schedule.adjust!(context, state).grads[b.name]!.dataSync()));
+    // Both cover every pair: the shared ‖g‖ and the stored ‖g_v‖.
+    expectClose(bOf({ ...base, grads, gradNorm: () => sharedNorm }, { ...gv, gvNorm: storedNorm }), [12 - (0.5 * 26) / 10]);
+    // Without them: computed over the pairs.
+    expectClose(bOf({ ...base, grads }, gv), [12 - (0.5 * 13) / Math.sqrt(5)]);
+    // A gradient without a stored g_v: the shared ‖g‖ (over every gradient) is not the pairs' norm.
+    const c = tf.variable(tf.tensor1d([0]), true, 'everyk-shared/c');
+    cleanup.push(c);
+    const withC = { ...grads, [c.name]: tf.tensor1d([100]) };
+    expectClose(bOf({ ...base, variables: [a, b, c], grads: withC, gradNorm: () => sharedNorm }, { ...gv, gvNorm: storedNorm }), [12 - (0.5 * 13) / 10]);
+    // A stored g_v of a variable not in this step: the stored ‖g_v‖ (over every stored one) is not the pairs'.
+    const stale = { ...gv, 'everyk-shared/gone:gv': tf.tensor1d([7]), gvNorm: storedNorm };
+    expectClose(bOf({ ...base, grads, gradNorm: () => sharedNorm }, stale), [12 - (0.5 * 26) / Math.sqrt(5)]);
+    tf.dispose([...Object.values(grads), ...Object.values(gv), withC[c.name]!, stale['everyk-shared/gone:gv']!, sharedNorm, storedNorm]);
+  });
+
   it('a zero clean gradient gives a finite g_v (= g_adv: nothing to project out) and finite steps, never NaN', async () => {
     const w = tf.variable(tf.tensor1d([0, 0]), true, 'everyk-zero/w');
     const optimizer = sharpnessAware({ base: tf.train.sgd(lr), perturbation: fixedOffset(0.01), schedule: everyK({ k: 2, alpha: 0.7 }) });
     cleanup.push(w, optimizer);
     optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, false, [w]); // g = 0 at w = 0; g_adv = 2·0.01
     const saved = (await optimizer.getWeights()).filter((x) => x.name.startsWith('flatmin/schedule/'));
-    expect(saved.map((x) => x.name)).toEqual(['flatmin/schedule/everyk-zero/w:gv']);
+    expect(saved.map((x) => x.name)).toEqual(['flatmin/schedule/everyk-zero/w:gv', 'flatmin/schedule/gvNorm']);
     expectClose(Array.from(await saved[0]!.tensor.data()), [0.02, 0.02]);
     for (let t = 1; t < 4; t += 1) optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, false, [w]);
     expect(Array.from(w.dataSync()).every(Number.isFinite)).toBe(true);

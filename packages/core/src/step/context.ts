@@ -9,6 +9,7 @@ import type { AveragerState } from '../averager-handle.js';
 import type { Settings } from '../config.js';
 import type { SeededRandom } from '../random.js';
 import type { TelemetryRecorder } from '../telemetry.js';
+import { globalNorm } from '../tensor-math.js';
 import type { Averager, BaseContext, Combiner, NamedTensors, Objective, Perturbation, Schedule } from '../types.js';
 import type { Requirement } from './objective.js';
 import type { VisibleKeeps } from './sandbox.js';
@@ -75,6 +76,8 @@ export class Step {
   evaluations = 0;
   /** The visible call's keeps (and which it pushed), per closure (see the sandbox). */
   readonly seen = new Map<Objective, { keeps: VisibleKeeps; pushed: Set<tf.Tensor> }>();
+  /** The norms taken this step, by the tensors they are of. */
+  private readonly norms: Array<{ readonly tensors: NamedTensors; readonly norm: tf.Scalar }> = [];
 
   constructor(
     readonly env: StepEnv,
@@ -88,6 +91,25 @@ export class Step {
       learningRate: learningRateOf(env.base),
     };
   }
+
+  /**
+   * ‖tensors‖ (all together), computed once per step for the same tensors under the same names: the
+   * perturbation's ‖g‖, the telemetry's and a schedule's (LookSAM) are one reduction. Owned by the
+   * step scope.
+   */
+  normOf(tensors: NamedTensors): tf.Scalar {
+    const known = this.norms.find((entry) => !entry.norm.isDisposed && sameTensors(entry.tensors, tensors));
+    if (known !== undefined) return known.norm;
+    const norm = this.scope.tidy(() => globalNorm(tensors));
+    this.norms.push({ tensors: { ...tensors }, norm });
+    return norm;
+  }
+}
+
+/** Whether two maps hold the same tensors under the same names. */
+export function sameTensors(a: NamedTensors, b: NamedTensors): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => a[name] === b[name]);
 }
 
 /** The small constant added to every norm (a zero vector gives ε = 0, never NaN). */

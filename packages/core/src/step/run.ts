@@ -9,11 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addNamed, pickNamed } from '../tensor-math.js';
 import type { StepMeasurements } from '../telemetry.js';
 import type { NamedTensors, Objective } from '../types.js';
-import { type Accumulated, Step, type StepEnv, type StepVariables } from './context.js';
+import { type Accumulated, sameTensors, Step, type StepEnv, type StepVariables } from './context.js';
 import { adversarialPass, type CleanGradients, cleanPass } from './passes.js';
 import type { Verdict } from './scope.js';
 import { buildEpsilon, combine, decide, plainDirection } from './stages.js';
-import { measure, sameTensors } from './measure.js';
+import { measure } from './measure.js';
 import { applyUpdate, average, guard, withWeightDecay } from './update.js';
 
 /** What one update is made of. */
@@ -55,12 +55,12 @@ function sharpnessAwareStep(step: Step, { cleanFs, adversarialFs, prior }: StepR
 
   const needsClean = perturbation.needsGradient || combiner.needsGradient || settings.sharpOn !== null;
   if (needsClean) clean ??= cleanPass(step, cleanFs, prior);
-  const { epsilon, epsilonNorm, gradNorm, adversarial: taken } = buildEpsilon(step, clean, rho, adversarialFs[adversarialFs.length - 1]!);
+  const { epsilon, epsilonNorm, adversarial: taken } = buildEpsilon(step, clean, rho, adversarialFs[adversarialFs.length - 1]!);
   if (clean !== null && !keepsCleanGradient(step)) clean = forgetGradients(step, clean);
   const adversarial = taken ?? adversarialPass(step, adversarialFs, epsilon, observed(step), clean?.extras ?? null);
   const { direction: combined, gradsAdv } = combine(step, clean, adversarial, rho);
   const direction = withWeightDecay(step, combined);
-  const measured = measure(step, { clean, rho, gradNorm, epsilonNorm, gradsAdv });
+  const measured = measure(step, { clean, rho, epsilonNorm, gradsAdv });
   const squares = sameTensors(direction, gradsAdv) ? (measured?.cosine?.adversarialSquares ?? null) : null;
   const loss = clean?.loss ?? adversarial.loss;
   const verdict = guard(step, loss, direction, squares);

@@ -15,17 +15,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentKind } from '../registry.js';
 import { replaceState, stateTensors } from '../state.js';
 import { sameSignature, shareData } from '../tensor-math.js';
+import { pick } from './pick.js';
 import type { ComponentState, NamedTensors } from '../types.js';
 
 /** The optimizer-held states a scope stages against. */
 export type ComponentStates = Record<ComponentKind, ComponentState>;
 
-/** The device verdict of the non-finite guard: `gate` is 1 (finite step) or NaN (skip). */
+/** The device verdict of the non-finite guard. */
 export interface Verdict {
-  /** 1 or 0 as float32. */
+  /** 1 (a finite step) or 0 (skipped), as float32. */
   readonly ok: tf.Scalar;
-  /** 1 or NaN: multiplying by it turns a skipped step's values into NaN everywhere. */
-  readonly gate: tf.Scalar;
 }
 
 export class StepScope {
@@ -127,9 +126,9 @@ export class StepScope {
   commit(verdict: Verdict | null): void {
     for (const [variable, before] of this.writes) {
       if (verdict !== null) {
-        const selected = tf.tidy(() => selectGated(verdict.gate, variable, before));
-        variable.assign(selected);
-        selected.dispose();
+        const chosen = pick(verdict.ok, variable, before);
+        variable.assign(chosen);
+        chosen.dispose();
       }
       before.dispose();
     }
@@ -176,19 +175,6 @@ export class StepScope {
   }
 }
 
-/**
- * next where the step is finite, previous where it is skipped: `next · gate` is NaN everywhere on a
- * skipped step, so an element-wise finiteness test selects. (An element that is non-finite after a
- * finite step keeps its previous value too.) The Select kernel directly: `tf.where` would first
- * broadcast its inputs, a slow Tile on wasm. The selected values are `next`'s own, not the gated
- * product's. (`tf.mul`, not the kit's `scaleBy`: its cpu matrix product raises this phase's peak
- * memory above the adversarial pass's.)
- */
-export function selectGated(gate: tf.Scalar, next: tf.Tensor, previous: tf.Tensor): tf.Tensor {
-  const gated = tf.mul(next, gate);
-  return tf.engine().runKernel('Select', { condition: tf.isFinite(gated), t: next, e: previous }) as tf.Tensor;
-}
-
 /** Per key: the new value on a finite step, the old one on a skipped step (exactly, for any dtype and value). */
 function selectState(ok: tf.Scalar, next: ComponentState, previous: ComponentState): ComponentState {
   const out: Record<string, tf.Tensor | number> = {};
@@ -201,8 +187,7 @@ function selectState(ok: tf.Scalar, next: ComponentState, previous: ComponentSta
     out[key] = tf.keep(
       tf.tidy(() => {
         const fallback = old !== undefined && typeof old !== 'number' && sameSignature(old, value) ? old : tf.zerosLike(value);
-        const condition = tf.cast(tf.mul(tf.ones(value.shape), ok), 'bool');
-        return tf.where(condition, value, fallback);
+        return pick(ok, value, fallback);
       }),
     );
   }

@@ -32,7 +32,7 @@ export function plainDirection(step: Step, clean: CleanGradients): NamedTensors 
   const grads = pickNamed(clean.grads, update);
   if (schedule.adjust === undefined) return grads;
   const adjust = schedule.adjust.bind(schedule);
-  return step.scope.run('schedule', (state) => adjust({ ...step.context, variables: update, grads, loss: clean.loss }, state)).grads;
+  return step.scope.run('schedule', (state) => adjust({ ...step.context, variables: update, grads, loss: clean.loss, gradNorm: () => step.normOf(grads) }, state)).grads;
 }
 
 /** ε from the perturbation, with the once-per-step ‖g‖ shared with the telemetry. */
@@ -41,12 +41,11 @@ export function buildEpsilon(
   clean: CleanGradients | null,
   rho: tf.Scalar,
   evaluateWith: Parameters<typeof evaluateAt>[1],
-): { epsilon: NamedTensors; epsilonNorm: tf.Scalar | null; gradNorm: () => tf.Scalar; adversarial: Pass | null } {
+): { epsilon: NamedTensors; epsilonNorm: tf.Scalar | null; adversarial: Pass | null } {
   const { perturbation, settings } = step.env;
   const { perturbed } = step.variables;
   const grads = clean === null ? null : perturbationGradients(step, clean.sharp);
-  let norm: tf.Scalar | null = null;
-  const gradNorm = (): tf.Scalar => (norm ??= step.scope.tidy(() => globalNorm(grads ?? {})));
+  const gradNorm = (): tf.Scalar => step.normOf(grads ?? {});
   const { epsilon, epsilonNorm, adversarial } = step.scope.run('perturbation', (state) =>
     perturbation.compute(
       {
@@ -65,7 +64,7 @@ export function buildEpsilon(
   );
   const known = epsilonNorm ?? (settings.telemetry ? step.scope.tidy(() => globalNorm(epsilon)) : null);
   const taken = adversarial === undefined ? null : { grads: adversarial.grads, loss: adversarial.loss, extras: NO_EXTRAS };
-  return { epsilon, epsilonNorm: known, gradNorm, adversarial: taken };
+  return { epsilon, epsilonNorm: known, adversarial: taken };
 }
 
 /** The clean gradient the perturbation sees: of the perturbed variables, plus λw with `weightDecayInPerturbation`. */

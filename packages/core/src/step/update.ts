@@ -41,8 +41,7 @@ export function guard(step: Step, loss: tf.Scalar, direction: NamedTensors, squa
   if (policy === 'ignore') return null;
   const verdict = step.scope.tidy(() => {
     const total = tf.add(loss, squares ?? elementSum(Object.values(direction)));
-    const ok = tf.cast(tf.isFinite(total), 'float32') as tf.Scalar;
-    return { ok, gate: tf.div(ok, ok) as tf.Scalar };
+    return { ok: tf.cast(tf.isFinite(total), 'float32') as tf.Scalar };
   });
   if (policy === 'throw' && verdict.ok.dataSync()[0] === 0) {
     throw new FlatminError(
