@@ -127,15 +127,17 @@ function sharpnessComponent(context: ObserveContext, perTensor: boolean): Record
   const projection = (dot: tf.Scalar, norm: tf.Scalar) => tf.div(dot, tf.square(tf.add(norm, context.normEpsilon)));
   const shared = perTensor ? null : projection(globalDot(clean, adversarial), globalNorm(clean));
   const out: Record<string, tf.Tensor> = {};
+  const components: tf.Tensor[] = [];
   for (const [name, g] of Object.entries(clean)) {
     const gAdv = adversarial[name]!;
     const coefficient = shared ?? projection(flatDot(g, gAdv), globalNorm([g]));
     const gv = tf.sub(gAdv, tf.mul(coefficient, g));
     out[variableKey(name, SHARPNESS)] = gv;
+    components.push(gv);
     // ‖g_v‖ is the same on every step until the next sharp one: taken once here, not on each reuse.
     if (perTensor) out[variableKey(name, SHARPNESS_NORM)] = globalNorm([gv]);
   }
-  if (!perTensor) out[SHARPNESS_NORM] = globalNorm(Object.values(out));
+  if (!perTensor) out[SHARPNESS_NORM] = globalNorm(components);
   return out;
 }
 
