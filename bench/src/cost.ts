@@ -260,7 +260,7 @@ function markdownTarget(row: BenchRow): string {
 
 /** One backend's rows as a Markdown table. */
 function rowsTable(rows: readonly BenchRow[]): string {
-  const header = '| method | kind | ms/step | × base (min–max) | CPU-time × base | floor | × base − floor | memory × params | reads/step | target | result | notes |';
+  const header = '| method | kind | ms/step | × base (min–max) | CPU-time × base | same-round × base | floor | × base − floor | memory × params | reads/step | target | result | notes |';
   const lines = rows.map((r, i) =>
     [
       `\`${r.method}\``,
@@ -268,6 +268,7 @@ function rowsTable(rows: readonly BenchRow[]): string {
       fixed(r.secondsPerStep.median * 1000, 2),
       i === 0 ? '1' : range(r.ratio),
       i === 0 ? '1' : fixed(r.cpuRatio.median),
+      i === 0 ? '1' : fixed(r.roundRatio.median),
       fixed(r.floor, 2) + (r.ratioToFloor !== undefined ? ` (measured; × floor ${range(r.ratioToFloor)})` : ''),
       i === 0 ? '' : fixed(r.overFloor),
       i === 0 ? '' : memoryText(r, 3),
@@ -277,7 +278,7 @@ function rowsTable(rows: readonly BenchRow[]): string {
       r.notes.replaceAll('|', '\\|'),
     ].join(' | '),
   );
-  return [header, `|${' --- |'.repeat(12)}`, ...lines.map((l) => `| ${l} |`)].join('\n');
+  return [header, `|${' --- |'.repeat(13)}`, ...lines.map((l) => `| ${l} |`)].join('\n');
 }
 
 /** The scaling as a Markdown table: one line per method and batch, one column per width. */
@@ -314,10 +315,10 @@ export function costMarkdown(results: CostResults): string {
     '',
     `\`${results.command}\` — ${results.date}, ${source}; ${m.cpus} × ${m.cpuModel}, ${m.platform}, Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')}; ${fixed(results.seconds.total, 0)} s${results.quick ? ' (--quick: few rounds, a check of the pipeline, not numbers to quote)' : ''}.`,
     '',
-    'Every ratio is the median over the rounds of (this variant\'s block / the base SGD block of the same round), with the rounds\' min–max; ' +
-      'the CPU-time ratio is the same with this process\'s CPU time (the cpu and wasm backends compute on its one thread), which leaves out the waits for a core on a shared machine. ' +
+    'Every ratio is the median over the rounds of (this variant\'s block / the block of the base SGD timed right next to it — just before it in even rounds, just after it in odd ones), with the rounds\' min–max; ' +
+      'the CPU-time ratio is the same with this process\'s CPU time (the cpu and wasm backends compute on its one thread), which leaves out the waits for a core on a shared machine; **same-round**: over the base\'s own block of the round instead (up to a round of blocks away: the coarser pairing of earlier runs). ' +
       '**floor**: forward-backward passes per step, counted (LETS: with its validation pass; worstOfK: the measured ratio of its own floor, k forward-only evaluations + one pass in plain tfjs). ' +
-      '**memory**: peak bytes of one step (`tf.profile`, after the timed steps) minus the base step\'s, in parameter bytes. **reads**: host reads per step by the step\'s own code (`readSync`/`read` of the backend; kernel-internal reads apart).',
+      '**memory**: peak bytes of one step (`tf.profile`, after the timed steps) minus the base step\'s, in parameter bytes (the target is checked without up to 256 B of scalars). **reads**: host reads per step by the step\'s own code (`readSync`/`read` of the backend; kernel-internal reads apart).',
     '',
     'Targets: two-pass methods ≤ 2.05 × base, LookSAM (k = 5) ≤ 1.25, one-pass methods ≤ 1.10, worstOfK ≤ 1.10 × its floor, memory ≤ 2 × the parameters for every row, 0 host reads per step (AE-SAM: 1, its one scalar).',
   );

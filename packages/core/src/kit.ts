@@ -33,7 +33,7 @@ export {
 } from './attach-averager.js';
 export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRange } from './errors.js';
 export { type GeneratorState, SeededRandom, seedState } from './random.js';
-export { type Component, type ComponentFactory, type ComponentKind, COMPONENT_KINDS, lookupComponent, registerComponent } from './registry.js';
+export { COMPONENT_KINDS, type Component, type ComponentFactory, type ComponentKind, lookupComponent, registerComponent } from './registry.js';
 export { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors, variableKey } from './state.js';
-export { addNamed, flatDot, globalDot, globalNorm, mapNamed, normalizeGlobal, pickNamed, scaleBy, shareData, sumOfSquares } from './tensor-math.js';
+export { addNamed, filterSums, flatDot, globalDot, globalNorm, mapNamed, normalizeGlobal, pickNamed, scaleBy, shareData, sumOfSquares } from './tensor-math.js';
 export type * from './types.js';

@@ -2,7 +2,7 @@
 // element-wise forms every other backend takes), against float64 sums written out here.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { elementSum, flatDot, globalDot, globalNorm, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
+import { elementSum, filterSums, flatDot, globalDot, globalNorm, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
 
 // A second backend with the cpu kernels under another name: the helpers take their generic path there.
 const ALIAS = 'cpu-generic-path';
@@ -45,5 +45,45 @@ describe.each(['cpu', ALIAS])('on the %s backend', (backend) => {
     const norm = Math.sqrt(dot64(a, a));
     for (const [i, v] of Array.from(eps.x!.dataSync()).entries()) expect(v).toBeCloseTo((rho * a[i]!) / norm, 6);
     tf.dispose([x, s, scaled, eps.x!]);
+  });
+
+  it('filterSums: Σ over every axis but the last, kept broadcastable (rank 4, 2, 1, 0), as float64 sums', async () => {
+    await tf.setBackend(backend);
+    // A conv-like kernel [2, 2, 3, 4]: filter j sums the 12 values whose last index is j.
+    const values = Array.from({ length: 48 }, (_, i) => Math.sin(i + 1) * (i % 5) - 0.3);
+    const kernel = tf.tensor4d(values, [2, 2, 3, 4]);
+    const sums = filterSums(kernel);
+    expect(sums.shape).toEqual([1, 1, 1, 4]);
+    const expected = [0, 1, 2, 3].map((j) => values.filter((_, i) => i % 4 === j).reduce((t, v) => t + v, 0));
+    for (const [j, v] of Array.from(sums.dataSync()).entries()) expect(v).toBeCloseTo(expected[j]!, 5);
+    const dense = tf.tensor2d(a, [3, 2]);
+    expect(filterSums(dense).shape).toEqual([1, 2]);
+    expect(Array.from(filterSums(dense).dataSync())).toEqual([a[0]! + a[2]! + a[4]!, a[1]! + a[3]! + a[5]!]);
+    const bias = tf.tensor1d([1, 2, 3]);
+    expect(filterSums(bias).shape).toEqual([1]);
+    expect(filterSums(bias).dataSync()[0]).toBe(6);
+    const scalar = tf.scalar(2.5);
+    expect(filterSums(scalar)).toBe(scalar);
+    // An int32 tensor takes tf.sum on every backend (a matrix product needs floats).
+    const ints = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+    expect(Array.from(filterSums(ints).dataSync())).toEqual([4, 6]);
+    expect(filterSums(ints).dtype).toBe('int32');
+    tf.dispose([kernel, sums, dense, bias, scalar, ints]);
+  });
+});
+
+describe('filterSums on the cpu backend', () => {
+  it('is one matrix product (no Sum kernel, whose leading-axis reduction transposes first), with nothing left over', async () => {
+    await tf.setBackend('cpu');
+    const kernel = tf.randomNormal([64, 32], 0, 1, 'float32', 3);
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(() => {
+      tf.dispose(tf.tidy(() => filterSums(kernel)));
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const names = profile.kernels.map((k) => k.name);
+    expect(names).toContain('BatchMatMul');
+    expect(names).not.toContain('Sum');
+    kernel.dispose();
   });
 });

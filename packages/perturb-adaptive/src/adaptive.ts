@@ -4,9 +4,10 @@
  *
  * @module
  */
-import * as tf from '@tensorflow/tfjs-core';
+
 import { FlatminConfigError, FlatminError, type NamedTensors, type Perturbation, type PerturbationContext } from '@flatmin/core';
-import { checkChoice, checkNumber, checkOptions, globalNorm, registerComponent } from '@flatmin/core/kit';
+import { checkChoice, checkNumber, checkOptions, filterSums, globalNorm, registerComponent } from '@flatmin/core/kit';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Which variables ASAM adapts (the others use T = 1, i.e. SAM's ε there): a predicate on the
@@ -135,14 +136,15 @@ export function adaptive(options?: AdaptiveOptions): Perturbation {
 }
 
 /**
- * ‖W_:,j‖₂ for every filter j (the last axis), over all the other axes, kept broadcastable to
- * W's shape; a rank-1 variable is one filter (its norm), a scalar its absolute value.
+ * ‖W_:,j‖₂ for every filter j (the last axis), over all the other axes, as an [out] vector that
+ * broadcasts against W; a rank-1 variable is one filter (its norm), a scalar its absolute value.
  */
 function filterNorms(variable: tf.Variable): tf.Tensor {
   const rank = variable.shape.length;
   if (rank === 0) return tf.abs(variable);
-  const axes = rank === 1 ? [0] : Array.from({ length: rank - 1 }, (_, i) => i);
-  return tf.sqrt(tf.sum(tf.square(variable), axes, true));
+  const norms = tf.sqrt(filterSums(tf.square(variable)));
+  // [out] broadcasts like [1, …, 1, out]; the cpu backend multiplies by it in its plain loop, by the other through per-element index arithmetic (~15× slower).
+  return rank >= 2 ? tf.reshape(norms, [variable.shape[rank - 1]!]) : norms;
 }
 
 /** The host test and the stored form of `adaptWhere`. */

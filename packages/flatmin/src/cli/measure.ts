@@ -46,6 +46,12 @@ export interface Timing {
   readonly cpuSeconds: number[][];
   /** The order the variants ran in, per round (indices into the steps). */
   readonly orders: number[][];
+  /**
+   * With {@link TimingOptions.pairWith}: the base's block timed right next to each step's block,
+   * `paired.seconds[variant][round]` (wall) and `paired.cpuSeconds[variant][round]` (CPU), per
+   * step of the block; for the base itself, its own block. `null` without `pairWith`.
+   */
+  readonly paired: { readonly seconds: number[][]; readonly cpuSeconds: number[][] } | null;
 }
 
 /**
@@ -73,6 +79,14 @@ export interface TimingOptions {
   readonly warmup: number;
   /** A tensor every step writes (see {@link settle}): or one per variant. */
   readonly variable: tf.Tensor | readonly tf.Tensor[];
+  /**
+   * The index of a base step to time next to every other step: each block of another step gets a
+   * block of the base of its own, just before it in even rounds and just after it in odd rounds
+   * ({@link Timing.paired}). A ratio to that block compares two spans seconds apart, where the
+   * same-round block of the base may be a whole round away; the price is one more base block per
+   * step and round.
+   */
+  readonly pairWith?: number;
   /** Called once the warm-up steps of every variant are done, before the first timed block. */
   readonly afterWarmup?: () => void;
   /** Called after each round (from 1). */
@@ -85,7 +99,8 @@ export interface TimingOptions {
  * Warm every step up, then `rounds` rounds of one block of `steps` steps of each, in an order that
  * rotates by one every round ({@link rotatedOrder}) so a slow drift of the machine, or the
  * position within a round, hits all alike. Each block ends with one {@link settle}, inside the
- * timed span.
+ * timed span. With `pairWith`, every other step's block is timed next to a block of that base step
+ * of its own.
  *
  * @example
  * ```ts
@@ -110,14 +125,24 @@ export async function interleavedTiming(steps: readonly Step[], options: TimingO
   for (let index = 0; index < steps.length; index++) await block(index, options.warmup);
   options.afterWarmup?.();
 
-  const timing: Timing = { seconds: steps.map(() => []), cpuSeconds: steps.map(() => []), orders: [] };
+  const base = options.pairWith;
+  if (base !== undefined && !(Number.isInteger(base) && base >= 0 && base < steps.length)) throw new RangeError(`interleavedTiming: pairWith must be the index of a step (0–${steps.length - 1}), got ${base}`);
+  const paired = base === undefined ? null : { seconds: steps.map((): number[] => []), cpuSeconds: steps.map((): number[] => []) };
+  const timing: Timing = { seconds: steps.map(() => []), cpuSeconds: steps.map(() => []), orders: [], paired };
   let done = 0;
   for (let round = 0; round < options.rounds; round++) {
     const order = rotatedOrder(steps.length, round);
     for (const index of order) {
+      const alone = paired === null || index === base;
+      const before = alone || round % 2 === 1 ? null : await block(base!, options.steps);
       const { wall, cpu } = await block(index, options.steps);
+      const partner = alone ? { wall, cpu } : (before ?? (await block(base!, options.steps)));
       timing.seconds[index]!.push(wall);
       timing.cpuSeconds[index]!.push(cpu);
+      if (paired !== null) {
+        paired.seconds[index]!.push(partner.wall);
+        paired.cpuSeconds[index]!.push(partner.cpu);
+      }
       options.onBlock?.(++done, round + 1);
     }
     timing.orders.push(order);

@@ -85,4 +85,37 @@ describe('the measurements', () => {
     expect(timing.seconds.map((s) => s.length)).toEqual([2, 2, 2]);
     variable.dispose();
   });
+
+  it('interleavedTiming with pairWith: a block of the base next to every other block (before it in even rounds, after it in odd ones)', async () => {
+    const log: string[] = [];
+    const variable = tf.variable(tf.zeros([1]));
+    const busy = (ms: number) => {
+      const start = performance.now();
+      while (performance.now() - start < ms);
+    };
+    // a (the base) is short, b and c are long: the partner of every b and c block is an a block.
+    const steps = [
+      ['a', 1],
+      ['b', 40],
+      ['c', 40],
+    ].map(([name, ms]) => () => {
+      log.push(name as string);
+      busy(ms as number);
+    });
+    const timing = await interleavedTiming(steps, { rounds: 2, steps: 1, warmup: 0, variable, pairWith: 0 });
+    expect(log.join('')).toBe('a' + 'ab' + 'ac' + 'ba' + 'ca' + 'a');
+    const paired = timing.paired!;
+    expect(paired.seconds.map((s) => s.length)).toEqual([2, 2, 2]);
+    expect(paired.cpuSeconds.map((s) => s.length)).toEqual([2, 2, 2]);
+    // The base's own rounds are their own partners; the others' partners are the short base blocks.
+    expect(paired.seconds[0]).toEqual(timing.seconds[0]);
+    expect(paired.cpuSeconds[0]).toEqual(timing.cpuSeconds[0]);
+    for (const i of [1, 2]) {
+      for (const s of timing.seconds[i]!) expect(s).toBeGreaterThanOrEqual(0.04);
+      for (const s of paired.seconds[i]!) expect(s).toBeLessThan(0.02);
+    }
+    expect((await interleavedTiming(steps, { rounds: 1, steps: 1, warmup: 0, variable })).paired).toBeNull();
+    await expect(interleavedTiming(steps, { rounds: 1, steps: 1, warmup: 0, variable, pairWith: 3 })).rejects.toThrow(/pairWith/);
+    variable.dispose();
+  });
 });
