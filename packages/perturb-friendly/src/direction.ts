@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type ComponentState, FlatminError, type NamedTensors, type PerturbationContext } from '@flatmin/core';
-import { globalNorm, normalizeGlobal, pickNamed, variableKey } from '@flatmin/core/kit';
+import { globalNorm, normalizeGlobal, pick, pickNamed, variableKey } from '@flatmin/core/kit';
 
 /** The state slot of the flag that says a variable's running average has started (a device scalar 1). */
 export const STARTED = 'started';
@@ -46,11 +46,11 @@ export function nextState(state: ComponentState, fresh: Record<string, tf.Tensor
 }
 
 /**
- * `where(started, running, first)` without a broadcast select: started·running + (1 − started)·first,
- * exact for a flag of 0 or 1 and finite values (1·x = x, 0·y = 0, x + 0 = x). The flag is a device
- * scalar, not a host number, because a skipped (non-finite) first step leaves zeros behind for the
- * keys it created: they must read as "not started" again, and only the device knows.
+ * `started ? running : first`, whole tensors, chosen on the device by `pick` (a shared buffer on cpu
+ * and wasm: no element is computed; `tf.where` elsewhere). The flag is a device scalar, not a host
+ * number, because a skipped (non-finite) first step leaves zeros behind for the keys it created:
+ * they must read as "not started" again, and only the device knows.
  */
 export function selectStarted(started: tf.Tensor, running: tf.Tensor, first: tf.Tensor): tf.Tensor {
-  return tf.add(tf.mul(running, started), tf.mul(first, tf.sub(1, started)));
+  return pick(started as tf.Scalar, running, first);
 }

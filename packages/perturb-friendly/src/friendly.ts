@@ -109,7 +109,7 @@ function seedStep(g: tf.Tensor, state: ComponentState, name: string, sigma: numb
   const previous = stored(state, name, MOMENTUM);
   const fromGradient = tf.mul(g, 1 - lambda);
   const momentum = previous === undefined ? fromGradient : tf.add(tf.mul(previous, lambda), fromGradient);
-  return { direction: tf.sub(g, tf.mul(momentum, sigma)), momentum };
+  return { direction: tf.sub(g, timesSigma(momentum, sigma)), momentum };
 }
 
 /**
@@ -123,10 +123,15 @@ function officialStep(g: tf.Tensor, state: ComponentState, name: string, sigma: 
   const started = stored(state, name, STARTED);
   const running = tf.add(tf.mul(previous, lambda), tf.mul(g, 1 - lambda));
   return {
-    direction: tf.sub(g, tf.mul(previous, sigma)),
+    direction: tf.sub(g, timesSigma(previous, sigma)),
     momentum: started === undefined ? running : selectStarted(started, running, g),
     started: tf.scalar(1),
   };
+}
+
+/** σ·x, with no operation at the default σ = 1 (x·1 is x exactly, NaN and −0 included). */
+function timesSigma(x: tf.Tensor, sigma: number): tf.Tensor {
+  return sigma === 1 ? x : tf.mul(x, sigma);
 }
 
 registerComponent('perturbation', WHERE, (config) => friendly(config as FriendlyOptions));

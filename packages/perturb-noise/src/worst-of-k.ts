@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensors, Perturbation, PerturbationContext } from '@flatmin/core';
-import { checkNumber, checkOptions, mapNamed, registerComponent } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, mapNamed, pick, registerComponent } from '@flatmin/core/kit';
 import { resolveScale, resolveSigma } from './options.js';
 import { type NoiseScale, noiseScale, scaledNoise } from './scale.js';
 
@@ -76,10 +76,11 @@ export function worstOfK(options?: WorstOfKOptions): Perturbation {
         const next = tf.tidy(() => {
           const delta = draw();
           const loss = context.evaluate(delta);
-          // The condition is built at each candidate's full shape by broadcasting arithmetic: a
-          // scalar condition in tf.where would go through broadcastTo (a Tile that reads on cpu).
-          const chosen = mapNamed(current, (e, name) => tf.where(tf.greater(tf.add(tf.zerosLike(e), loss), bar), delta[name]!, e));
-          return { chosen, worst: tf.where(tf.greater(loss, bar), loss, bar) }; // a NaN loss never wins and never becomes the bar
+          // Whole candidates are kept or dropped on the device's verdict (a buffer pick on cpu and
+          // wasm, no element compared); a NaN loss never wins and never becomes the bar.
+          const better = tf.cast(tf.greater(loss, bar), 'float32') as tf.Scalar;
+          const chosen = mapNamed(current, (e, name) => pick(better, delta[name]!, e));
+          return { chosen, worst: pick(better, loss, bar) };
         });
         tf.dispose(Object.values(current));
         epsilon = next.chosen;

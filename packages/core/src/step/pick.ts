@@ -55,9 +55,20 @@ function ensureKernel(backendName: string): boolean {
 }
 
 /**
- * `next` when `ok` is 1, `previous` otherwise (`ok` a float32 device scalar, 1 or 0). `next` and
- * `previous` have the same shape and dtype. The result is a new tensor handle; on cpu and wasm it
- * shares the chosen tensor's buffer.
+ * `next` when `ok` is 1, `previous` otherwise (`ok` a float32 device scalar, 1 or 0), decided on
+ * the device: no host read. `next` and `previous` have the same shape and dtype. The result is a
+ * new tensor handle; on cpu and wasm it shares the chosen tensor's buffer (no element is copied or
+ * compared), elsewhere it is `tf.where` with `ok` broadcast. Not differentiable: for choices made
+ * outside a gradient (the guard, a perturbation keeping the best of its candidates).
+ *
+ * @example
+ * ```ts
+ * import { pick } from '@flatmin/core/kit';
+ *
+ * // Keep the candidate with the higher loss, whole, without reading either loss on the host.
+ * const better = tf.cast(tf.greater(lossB, lossA), 'float32') as tf.Scalar;
+ * const kept = pick(better, candidateB, candidateA);
+ * ```
  */
 export function pick(ok: tf.Scalar, next: tf.Tensor, previous: tf.Tensor): tf.Tensor {
   if (next.dtype !== previous.dtype || !tf.util.arraysEqual(next.shape, previous.shape)) {
