@@ -84,8 +84,9 @@ export const BENCH_USAGE = `Usage: flatmin bench [--method sam,lookSam,...|all] 
 Times one optimizer step of each chosen preset against its base (plain SGD) on the demo's MLP
 (784-256-256-10) and one batch of MNIST digits: interleaved rounds (every variant's block of
 steps, each timed next to a block of SGD of its own, in an order that rotates every round), the
-per-round ratio to that SGD block, its median and its min-max over the rounds, and each method's floor: the forward-backward passes per step it made
-(a step that is two passes costs at least about 2x when the passes dominate). Beside it: the peak
+per-round ratio to that SGD block, its median and its min-max over the rounds, and each method's
+floor: the forward-backward passes per step it made (a step that is two passes costs at least
+about 2x when the passes dominate). Beside it: the peak
 extra memory of one step over SGD's step (tf.profile) in parameter bytes, the host reads per step
 (readSync/read of the backend, kernel-internal reads apart), and each row's target with PASS/FAIL:
 two-pass <= ${BENCH_TARGETS.twoPass}, lookSam <= ${BENCH_TARGETS.lookSam}, one-pass <= ${BENCH_TARGETS.onePass}, worstOfK <= ${BENCH_TARGETS.worstOfKOverFloor} x its floor, memory <= ${BENCH_TARGETS.memoryTimesParameters}x

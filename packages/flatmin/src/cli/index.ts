@@ -55,6 +55,7 @@ export {
   countHostReads,
   type HostReads,
   interleavedTiming,
+  type PairedTiming,
   rotatedOrder,
   settle,
   type Step,

@@ -51,7 +51,15 @@ export interface Timing {
    * `paired.seconds[variant][round]` (wall) and `paired.cpuSeconds[variant][round]` (CPU), per
    * step of the block; for the base itself, its own block. `null` without `pairWith`.
    */
-  readonly paired: { readonly seconds: number[][]; readonly cpuSeconds: number[][] } | null;
+  readonly paired: PairedTiming | null;
+}
+
+/** The base's blocks timed next to each step's blocks ({@link TimingOptions.pairWith}). */
+export interface PairedTiming {
+  /** Wall seconds per step of the base's block next to each step's block: `seconds[variant][round]`. */
+  readonly seconds: number[][];
+  /** CPU seconds per step of the same blocks: `cpuSeconds[variant][round]`. */
+  readonly cpuSeconds: number[][];
 }
 
 /**
@@ -127,7 +135,7 @@ export async function interleavedTiming(steps: readonly Step[], options: TimingO
 
   const base = options.pairWith;
   if (base !== undefined && !(Number.isInteger(base) && base >= 0 && base < steps.length)) throw new RangeError(`interleavedTiming: pairWith must be the index of a step (0–${steps.length - 1}), got ${base}`);
-  const paired = base === undefined ? null : { seconds: steps.map((): number[] => []), cpuSeconds: steps.map((): number[] => []) };
+  const paired: PairedTiming | null = base === undefined ? null : { seconds: steps.map((): number[] => []), cpuSeconds: steps.map((): number[] => []) };
   const timing: Timing = { seconds: steps.map(() => []), cpuSeconds: steps.map(() => []), orders: [], paired };
   let done = 0;
   for (let round = 0; round < options.rounds; round++) {
