@@ -87,3 +87,24 @@ describe('filterSums on the cpu backend', () => {
     kernel.dispose();
   });
 });
+
+describe('flatDot on the cpu backend', () => {
+  it('is one kernel over both host buffers (no temporaries), NaN-carrying, and differentiable: ∂(a·b)/∂a = b', async () => {
+    await tf.setBackend('cpu');
+    const x = tf.tensor2d(a, [2, 3]);
+    const y = tf.tensor2d(b, [2, 3]);
+    const before = tf.memory().numTensors;
+    const profile = await tf.profile(() => {
+      tf.dispose(flatDot(x, y));
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(profile.kernels.map((k) => k.name)).toEqual(['FlatminDot']);
+    const withNaN = tf.tensor1d([1, Number.NaN]);
+    expect(Number.isNaN(flatDot(withNaN, withNaN).dataSync()[0])).toBe(true);
+    const gradient = tf.grad((v: tf.Tensor) => flatDot(v, y))(x);
+    expect(Array.from(gradient.dataSync())).toEqual(Array.from(y.dataSync()));
+    const both = tf.grads((p: tf.Tensor, q: tf.Tensor) => flatDot(p, q))([x, y]);
+    expect(Array.from(both[1]!.dataSync())).toEqual(Array.from(x.dataSync()));
+    tf.dispose([x, y, withNaN, gradient, ...both]);
+  });
+});
