@@ -36,5 +36,5 @@ export { type GeneratorState, SeededRandom, seedState } from './random.js';
 export { COMPONENT_KINDS, type Component, type ComponentFactory, type ComponentKind, lookupComponent, registerComponent } from './registry.js';
 export { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors, variableKey } from './state.js';
 export { pick } from './step/pick.js';
-export { addNamed, filterSums, flatDot, globalDot, globalNorm, mapNamed, normalizeGlobal, pickNamed, scaleBy, shareData, sumOfSquares } from './tensor-math.js';
+export { addNamed, filterNorms, filterSums, flatDot, globalDot, globalNorm, lastAxisVector, mapNamed, normalizeGlobal, pickNamed, scaleBy, shareData, sumOfSquares } from './tensor-math.js';
 export type * from './types.js';

@@ -2,7 +2,7 @@
 // element-wise forms every other backend takes), against float64 sums written out here.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { elementSum, filterSums, flatDot, globalDot, globalNorm, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
+import { elementSum, filterNorms, filterSums, flatDot, globalDot, globalNorm, lastAxisVector, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
 
 // A second backend with the cpu kernels under another name: the helpers take their generic path there.
 const ALIAS = 'cpu-generic-path';
@@ -106,5 +106,25 @@ describe('flatDot on the cpu backend', () => {
     const both = tf.grads((p: tf.Tensor, q: tf.Tensor) => flatDot(p, q))([x, y]);
     expect(Array.from(both[1]!.dataSync())).toEqual(Array.from(x.dataSync()));
     tf.dispose([x, y, withNaN, gradient, ...both]);
+  });
+});
+
+describe('filterNorms and lastAxisVector', () => {
+  it('filterNorms is √(Σ over each filter of w²) (float64), |w| for a scalar; lastAxisVector flattens only [1, …, 1, out]', async () => {
+    await tf.setBackend('cpu');
+    const kernel = tf.tensor2d([3, 0, 4, 1, 12, 2], [3, 2]);
+    const norms = filterNorms(kernel);
+    expect(norms.shape).toEqual([1, 2]);
+    const expected = [Math.sqrt(9 + 16 + 144), Math.sqrt(0 + 1 + 4)];
+    for (const [j, v] of Array.from(norms.dataSync()).entries()) expect(v).toBeCloseTo(expected[j]!, 5);
+    expect(filterNorms(tf.scalar(-2.5)).dataSync()[0]).toBe(2.5);
+    expect(Array.from(filterNorms(tf.tensor1d([3, 4])).dataSync())).toEqual([5]);
+    expect(lastAxisVector(norms).shape).toEqual([2]);
+    expect(lastAxisVector(tf.zeros([1, 1, 3])).shape).toEqual([3]);
+    const full = tf.zeros([2, 3]);
+    expect(lastAxisVector(full)).toBe(full);
+    const bias = tf.zeros([3]);
+    expect(lastAxisVector(bias)).toBe(bias);
+    tf.dispose([kernel, norms, full, bias]);
   });
 });

@@ -6,7 +6,7 @@
  */
 
 import { FlatminConfigError, FlatminError, type NamedTensors, type Perturbation, type PerturbationContext } from '@flatmin/core';
-import { checkChoice, checkNumber, checkOptions, filterSums, globalNorm, registerComponent } from '@flatmin/core/kit';
+import { checkChoice, checkNumber, checkOptions, filterNorms, globalNorm, lastAxisVector, registerComponent } from '@flatmin/core/kit';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -117,7 +117,7 @@ export function adaptive(options?: AdaptiveOptions): Perturbation {
         const g = context.grads[variable.name];
         if (g === undefined) continue;
         if (adapted.test(variable)) {
-          const scale = tf.add(granularity === 'element' ? tf.abs(variable) : filterNorms(variable), eta);
+          const scale = tf.add(granularity === 'element' ? tf.abs(variable) : lastAxisVector(filterNorms(variable)), eta);
           scales.set(variable.name, scale);
           scaled[variable.name] = tf.mul(scale, g);
         } else {
@@ -133,18 +133,6 @@ export function adaptive(options?: AdaptiveOptions): Perturbation {
       return { epsilon };
     },
   };
-}
-
-/**
- * ‖W_:,j‖₂ for every filter j (the last axis), over all the other axes, as an [out] vector that
- * broadcasts against W; a rank-1 variable is one filter (its norm), a scalar its absolute value.
- */
-function filterNorms(variable: tf.Variable): tf.Tensor {
-  const rank = variable.shape.length;
-  if (rank === 0) return tf.abs(variable);
-  const norms = tf.sqrt(filterSums(tf.square(variable)));
-  // [out] broadcasts like [1, …, 1, out]; the cpu backend multiplies by it in its plain loop, by the other through per-element index arithmetic (~15× slower).
-  return rank >= 2 ? tf.reshape(norms, [variable.shape[rank - 1]!]) : norms;
 }
 
 /** The host test and the stored form of `adaptWhere`. */
