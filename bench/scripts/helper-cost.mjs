@@ -2,10 +2,12 @@
 // benchmark MLP's first layer): per-filter sums (tf.sum over the leading axis against `filterSums`,
 // a product with a row of ones) and a dot product (a 1×n·n×1 product and Σ(a ⊙ b) against
 // `flatDot`, the cpu backend's own loop); and the noise draw of all 269,322 parameters. Median ms of
-// 7 repetitions of 20 calls each, after a warm-up. From bench/, after `pnpm build`:
+// 7 repetitions of 20 calls each, after a warm-up. Then the element-wise helpers against tfjs' ops,
+// once tfjs' shared binary loop has seen add, sub, mul and div (as it has in any training step).
+// From bench/, after `pnpm build`:
 //   node scripts/helper-cost.mjs [cpu|wasm]
 
-import { filterSums, flatDot } from '@flatmin/core/kit';
+import { elementwise, filterSums, flatDot } from '@flatmin/core/kit';
 import { fillNormal } from '@flatmin/perturb-noise';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../dist/setup.js';
@@ -36,3 +38,11 @@ time('fillNormal of 269,322 values (perturb-noise)', () => {
   fillNormal(z, 7);
   return [];
 });
+tf.dispose([tf.add(x, y), tf.sub(x, y), tf.mul(x, y), tf.div(x, y)]);
+const s = tf.scalar(0.7);
+time('tf.mul(x, y)', () => tf.mul(x, y));
+time('elementwise.mul(x, y) (kit)', () => elementwise.mul(x, y));
+time('tf.mul(x, s), s a scalar', () => tf.mul(x, s));
+time('elementwise.mul(x, s) (kit)', () => elementwise.mul(x, s));
+time('tf.add(x, tf.mul(s, y))', () => tf.tidy(() => tf.add(x, tf.mul(s, y))));
+time('elementwise.axpy(x, s, y) (kit)', () => elementwise.axpy(x, s, y));

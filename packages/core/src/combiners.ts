@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { elementwise } from './elementwise.js';
 import { checkNumber, checkOptions } from './errors.js';
 import { registerComponent } from './registry.js';
 import { globalDot, mapNamed, sumOfSquares } from './tensor-math.js';
@@ -59,7 +60,7 @@ export function mix(options?: MixOptions): Combiner {
       const out: NamedTensors = {};
       for (const [name, adv] of Object.entries(gradsAdv)) {
         const clean = grads[name];
-        out[name] = clean === undefined ? tf.mul(adv, lambda) : tf.add(tf.mul(adv, lambda), tf.mul(clean, 1 - lambda));
+        out[name] = clean === undefined ? elementwise.mul(adv, lambda) : elementwise.add(elementwise.mul(adv, lambda), elementwise.mul(clean, 1 - lambda));
       }
       return { grads: out };
     },
@@ -98,8 +99,8 @@ export function surrogateGap(options?: SurrogateGapOptions): Combiner {
         grads: mapNamed(gradsAdv, (adv, name) => {
           const clean = grads[name];
           if (clean === undefined) return adv;
-          const orthogonal = tf.sub(clean, tf.mul(coefficient, adv));
-          return tf.sub(adv, tf.mul(orthogonal, alpha));
+          const orthogonal = elementwise.sub(clean, elementwise.mul(coefficient, adv));
+          return elementwise.sub(adv, elementwise.mul(orthogonal, alpha));
         }),
       };
     },

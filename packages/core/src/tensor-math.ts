@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { elementwise } from './elementwise.js';
 import type { NamedTensors } from './types.js';
 
 /** The cpu backend's dot-product kernel's name in tfjs' registry. */
@@ -64,10 +65,8 @@ export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
 }
 
 /**
- * x·s for a float tensor and a scalar. On the cpu backend an n×1 by 1×1 matrix product (its
- * element-wise kernels index every element through a generic broadcast loop: the product is
- * about 2× faster there; the values are the same, except that −0·s gives +0); elsewhere
- * `tf.mul`.
+ * x·s for a float tensor and a scalar: `tf.mul(x, s)`'s values, with the cpu backend's faster
+ * element-wise kernel (see `elementwise`).
  *
  * @example
  * ```ts
@@ -75,8 +74,7 @@ export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
  * ```
  */
 export function scaleBy(x: tf.Tensor, s: tf.Scalar): tf.Tensor {
-  if (x.size === 0 || tf.getBackend() !== 'cpu') return tf.mul(x, s);
-  return tf.reshape(tf.matMul(tf.reshape(x, [x.size, 1]), tf.reshape(s, [1, 1])), x.shape);
+  return elementwise.mul(x, s);
 }
 
 /**
@@ -219,7 +217,7 @@ export function addNamed(a: NamedTensors, b: NamedTensors): NamedTensors {
   const out: NamedTensors = { ...a };
   for (const [name, t] of Object.entries(b)) {
     const existing = out[name];
-    out[name] = existing === undefined ? t : tf.add(existing, t);
+    out[name] = existing === undefined ? t : elementwise.add(existing, t);
   }
   return out;
 }

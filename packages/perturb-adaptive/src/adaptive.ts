@@ -6,7 +6,7 @@
  */
 
 import { FlatminConfigError, FlatminError, type NamedTensors, type Perturbation, type PerturbationContext } from '@flatmin/core';
-import { checkChoice, checkNumber, checkOptions, filterNorms, globalNorm, lastAxisVector, registerComponent } from '@flatmin/core/kit';
+import { checkChoice, checkNumber, checkOptions, elementwise, filterNorms, globalNorm, lastAxisVector, registerComponent } from '@flatmin/core/kit';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -117,18 +117,18 @@ export function adaptive(options?: AdaptiveOptions): Perturbation {
         const g = context.grads[variable.name];
         if (g === undefined) continue;
         if (adapted.test(variable)) {
-          const scale = tf.add(granularity === 'element' ? tf.abs(variable) : lastAxisVector(filterNorms(variable)), eta);
+          const scale = elementwise.add(granularity === 'element' ? tf.abs(variable) : lastAxisVector(filterNorms(variable)), eta);
           scales.set(variable.name, scale);
-          scaled[variable.name] = tf.mul(scale, g);
+          scaled[variable.name] = elementwise.mul(scale, g);
         } else {
           scaled[variable.name] = g;
         }
       }
-      const factor = tf.div(context.rho, tf.add(globalNorm(scaled), context.normEpsilon));
+      const factor = elementwise.div(context.rho, elementwise.add(globalNorm(scaled), context.normEpsilon));
       const epsilon: NamedTensors = {};
       for (const [name, tg] of Object.entries(scaled)) {
         const scale = scales.get(name);
-        epsilon[name] = tf.mul(scale === undefined ? tg : tf.mul(scale, tg), factor);
+        epsilon[name] = elementwise.mul(scale === undefined ? tg : elementwise.mul(scale, tg), factor);
       }
       return { epsilon };
     },

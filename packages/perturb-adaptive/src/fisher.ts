@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminError, type NamedTensors, type Perturbation, type PerturbationContext } from '@flatmin/core';
-import { checkNumber, checkOptions, globalDot, pickNamed, registerComponent } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, elementwise, globalDot, pickNamed, registerComponent } from '@flatmin/core/kit';
 
 /**
  * Options of {@link fisher}: Fisher SAM (Kim, Li, Hu & Hospedales, "Fisher SAM: Information
@@ -75,13 +75,13 @@ export function fisher(options?: FisherOptions): Perturbation {
       // u = g/f. With η = 0 f is 1: u is g itself, so ε is SAM's to the bit (and η·g² = 0·∞ cannot make NaN).
       const natural: NamedTensors = {};
       for (const [name, g] of Object.entries(grads)) {
-        natural[name] = eta === 0 ? g : tf.div(g, tf.add(1, tf.mul(eta, tf.square(g))));
+        natural[name] = eta === 0 ? g : elementwise.div(g, elementwise.add(1, elementwise.mul(eta, tf.square(g))));
       }
       // Σ g²/f = Σ g·u over all variables.
       const norm = tf.sqrt(globalDot(grads, natural));
-      const factor = tf.div(context.rho, tf.add(norm, context.normEpsilon));
+      const factor = elementwise.div(context.rho, elementwise.add(norm, context.normEpsilon));
       const epsilon: NamedTensors = {};
-      for (const [name, u] of Object.entries(natural)) epsilon[name] = tf.mul(u, factor);
+      for (const [name, u] of Object.entries(natural)) epsilon[name] = elementwise.mul(u, factor);
       return { epsilon };
     },
   };

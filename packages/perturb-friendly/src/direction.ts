@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type ComponentState, FlatminError, type NamedTensors, type PerturbationContext } from '@flatmin/core';
-import { globalNorm, normalizeGlobal, pick, pickNamed, variableKey } from '@flatmin/core/kit';
+import { elementwise, globalNorm, normalizeGlobal, pick, pickNamed, variableKey } from '@flatmin/core/kit';
 
 /** The state slot of the flag that says a variable's running average has started (a device scalar 1). */
 export const STARTED = 'started';
@@ -27,7 +27,7 @@ export function alongDirection(directions: NamedTensors, context: PerturbationCo
   const norm = globalNorm(Object.values(directions));
   return {
     epsilon: normalizeGlobal(directions, context.rho, context.normEpsilon, norm),
-    epsilonNorm: tf.div(tf.mul(context.rho, norm), tf.add(norm, context.normEpsilon)) as tf.Scalar,
+    epsilonNorm: elementwise.div(elementwise.mul(context.rho, norm), elementwise.add(norm, context.normEpsilon)) as tf.Scalar,
   };
 }
 

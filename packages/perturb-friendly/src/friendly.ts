@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, NamedTensors, Perturbation, PerturbationContext } from '@flatmin/core';
-import { checkChoice, checkNumber, checkOptions, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
+import { checkChoice, checkNumber, checkOptions, elementwise, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
 import { alongDirection, cleanGradients, nextState, STARTED, selectStarted, stored } from './direction.js';
 
 /**
@@ -107,9 +107,9 @@ interface FriendlyStep {
 /** m_t = λ m_{t−1} + (1−λ) g_t (m_{−1} = 0), d_t = g_t − σ m_t. A missing m is 0, as a skipped first step's zeros are. */
 function seedStep(g: tf.Tensor, state: ComponentState, name: string, sigma: number, lambda: number): FriendlyStep {
   const previous = stored(state, name, MOMENTUM);
-  const fromGradient = tf.mul(g, 1 - lambda);
-  const momentum = previous === undefined ? fromGradient : tf.add(tf.mul(previous, lambda), fromGradient);
-  return { direction: tf.sub(g, timesSigma(momentum, sigma)), momentum };
+  const fromGradient = elementwise.mul(g, 1 - lambda);
+  const momentum = previous === undefined ? fromGradient : elementwise.add(elementwise.mul(previous, lambda), fromGradient);
+  return { direction: elementwise.sub(g, timesSigma(momentum, sigma)), momentum };
 }
 
 /**
@@ -121,9 +121,9 @@ function officialStep(g: tf.Tensor, state: ComponentState, name: string, sigma: 
   const previous = stored(state, name, MOMENTUM);
   if (previous === undefined) return { direction: g, momentum: shareData(g), started: tf.scalar(1) };
   const started = stored(state, name, STARTED);
-  const running = tf.add(tf.mul(previous, lambda), tf.mul(g, 1 - lambda));
+  const running = elementwise.add(elementwise.mul(previous, lambda), elementwise.mul(g, 1 - lambda));
   return {
-    direction: tf.sub(g, timesSigma(previous, sigma)),
+    direction: elementwise.sub(g, timesSigma(previous, sigma)),
     momentum: started === undefined ? running : selectStarted(started, running, g),
     started: tf.scalar(1),
   };
@@ -131,7 +131,7 @@ function officialStep(g: tf.Tensor, state: ComponentState, name: string, sigma: 
 
 /** σ·x, with no operation at the default σ = 1 (x·1 is x exactly, NaN and −0 included). */
 function timesSigma(x: tf.Tensor, sigma: number): tf.Tensor {
-  return sigma === 1 ? x : tf.mul(x, sigma);
+  return sigma === 1 ? x : elementwise.mul(x, sigma);
 }
 
 registerComponent('perturbation', WHERE, (config) => friendly(config as FriendlyOptions));

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, NamedTensors, Perturbation, PerturbationContext } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, elementwise, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
 import { alongDirection, cleanGradients, nextState, STARTED, selectStarted, stored } from './direction.js';
 
 /**
@@ -88,7 +88,7 @@ export function varianceSuppressed(options?: VarianceSuppressedOptions): Perturb
 function average(g: tf.Tensor, state: ComponentState, name: string, theta: number): tf.Tensor {
   const previous = stored(state, name, AVERAGE);
   if (previous === undefined) return g;
-  const running = tf.add(tf.mul(previous, 1 - theta), tf.mul(g, theta));
+  const running = elementwise.add(elementwise.mul(previous, 1 - theta), elementwise.mul(g, theta));
   const started = stored(state, name, STARTED);
   return started === undefined ? running : selectStarted(started, running, g);
 }

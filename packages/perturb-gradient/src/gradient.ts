@@ -14,7 +14,7 @@ import {
   type Perturbation,
   type PerturbationContext,
 } from '@flatmin/core';
-import { checkChoice, checkOptions, pickNamed, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
+import { checkChoice, checkOptions, elementwise, pickNamed, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
 import { dualNormPerturbation } from './dual-norm.js';
 
 /**
@@ -123,7 +123,7 @@ export function gradient(options?: GradientOptions): Perturbation {
         const norm = context.gradNorm();
         return {
           epsilon: dualNormPerturbation(grads, 2, context.rho, context.normEpsilon, norm),
-          epsilonNorm: tf.div(tf.mul(context.rho, norm), tf.add(norm, context.normEpsilon)) as tf.Scalar,
+          epsilonNorm: elementwise.div(elementwise.mul(context.rho, norm), elementwise.add(norm, context.normEpsilon)) as tf.Scalar,
         };
       },
     };

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FlatminConfigError, FlatminError, type NamedTensors, type Perturbation, type PerturbationContext, type PerturbationResult } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, elementwise, registerComponent } from '@flatmin/core/kit';
 import { filterNorms, filterSize } from './filters.js';
 import { resolveOptionalSteps } from './options.js';
 import { scaledNoise } from './scale.js';
@@ -112,11 +112,11 @@ export function filterNoise(options?: FilterNoiseOptions): Perturbation {
     ...(samples > 1 ? { requires: ['perSample' as const] } : {}),
     compute(context: PerturbationContext): PerturbationResult {
       const factor = stepFactor(context.step, increase, perInput, totalSteps);
-      const size = tf.mul(context.rho, factor);
+      const size = elementwise.mul(context.rho, factor);
       const draw = () =>
         scaledNoise(context.variables, context.random, (v) => {
-          const perFilter = perInput ? tf.div(size, Math.sqrt(filterSize(v.shape))) : size;
-          return tf.mul(perFilter, filterNorms(v));
+          const perFilter = perInput ? elementwise.div(size, Math.sqrt(filterSize(v.shape))) : size;
+          return elementwise.mul(perFilter, filterNorms(v));
         });
       if (samples === 1) return { epsilon: draw() };
       return chunkedDraws(context, samples, draw);
@@ -143,9 +143,9 @@ function chunkedDraws(context: PerturbationContext, chunks: number, draw: () => 
   const grads: NamedTensors = {};
   for (const name of Object.keys(passes[0]!.grads)) {
     const terms = passes.map((p) => p.grads[name]).filter((g): g is tf.Tensor => g !== undefined);
-    grads[name] = tf.div(terms.length === 1 ? terms[0]! : tf.addN(terms), chunks);
+    grads[name] = elementwise.div(terms.length === 1 ? terms[0]! : tf.addN(terms), chunks);
   }
-  const loss = tf.div(tf.addN(passes.map((p) => p.loss)), chunks) as tf.Scalar;
+  const loss = elementwise.div(tf.addN(passes.map((p) => p.loss)), chunks) as tf.Scalar;
   return { epsilon: draws[0]!, adversarial: { grads, loss } };
 }
 

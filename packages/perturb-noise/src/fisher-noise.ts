@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type ComponentState, FlatminError, type NamedTensors, type Perturbation, type PerturbationContext } from '@flatmin/core';
-import { checkNumber, checkOptions, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, elementwise, registerComponent, shareData, variableKey } from '@flatmin/core/kit';
 import { filterNorms, filterSums } from './filters.js';
 import { resolveSigma } from './options.js';
 import { scaledNoise } from './scale.js';
@@ -84,12 +84,12 @@ export function fisherNoise(options?: FisherNoiseOptions): Perturbation {
         const previous = state[key];
         const g = grads[v.name];
         const squared = g === undefined ? tf.zerosLike(v) : tf.square(g);
-        const updated = previous === undefined || typeof previous === 'number' ? squared : tf.add(tf.mul(previous, decay), squared);
+        const updated = previous === undefined || typeof previous === 'number' ? squared : elementwise.add(elementwise.mul(previous, decay), squared);
         fisher[v.name] = updated;
         next[key] = updated;
       }
       const epsilon = scaledNoise(context.variables, context.random, (v) =>
-        tf.div(tf.mul(context.rho, filterNorms(v)), tf.sqrt(tf.add(1, tf.mul(eta, filterSums(fisher[v.name]!))))),
+        elementwise.div(elementwise.mul(context.rho, filterNorms(v)), tf.sqrt(elementwise.add(1, elementwise.mul(eta, filterSums(fisher[v.name]!))))),
       );
       return { epsilon, state: next };
     },

@@ -5,7 +5,7 @@
  */
 
 import type { NamedTensors, RandomSource } from '@flatmin/core';
-import { lastAxisVector } from '@flatmin/core/kit';
+import { elementwise, lastAxisVector } from '@flatmin/core/kit';
 import * as tf from '@tensorflow/tfjs-core';
 import { filterNorms } from './filters.js';
 import { normalDraws } from './normal.js';
@@ -46,11 +46,11 @@ export function noiseScale(w: tf.Tensor, scale: NoiseScale, sigma: tf.Scalar | n
     case 'standard':
       return typeof sigma === 'number' ? tf.scalar(sigma) : sigma;
     case 'matrix':
-      return tf.mul(sigma, tf.norm(w));
+      return elementwise.mul(sigma, tf.norm(w));
     case 'element':
-      return tf.mul(sigma, tf.abs(w));
+      return elementwise.mul(sigma, tf.abs(w));
     case 'filter':
-      return tf.mul(sigma, filterNorms(w));
+      return elementwise.mul(sigma, filterNorms(w));
   }
 }
 
@@ -78,7 +78,7 @@ export function scaledNoise(variables: readonly tf.Variable[], random: RandomSou
   const epsilon: NamedTensors = {};
   const z = normalDraws(random.nextSeed(), variables.map((v) => v.shape));
   variables.forEach((variable, i) => {
-    epsilon[variable.name] = tf.mul(z[i]!, lastAxisVector(scaleOf(variable)));
+    epsilon[variable.name] = elementwise.mul(z[i]!, lastAxisVector(scaleOf(variable)));
   });
   return epsilon;
 }

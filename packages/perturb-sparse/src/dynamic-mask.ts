@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, JsonValue } from '@flatmin/core';
-import { checkNumber, checkOptions, variableKey } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, elementwise, variableKey } from '@flatmin/core/kit';
 import {
   concatFlat,
   indicator,
@@ -137,7 +137,7 @@ function dropAndGrow(mask: tf.Tensor1D, gradient: tf.Tensor1D, count: number, co
     // Uniforms in [0, 1) on the free coordinates, −1 on the kept ones: the top `count` are free ones (count ≤ d − k).
     const growScore = tf.where(isKept, tf.fill([size], -1), context.random.uniformTensor([size])) as tf.Tensor1D;
     const grown = indicator(tf.topk(growScore, count, false).indices as tf.Tensor1D, size);
-    return tf.add(tf.sub(mask, dropped), grown) as tf.Tensor1D;
+    return elementwise.add(elementwise.sub(mask, dropped), grown) as tf.Tensor1D;
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, JsonValue } from '@flatmin/core';
-import { checkNumber, checkOptions, variableKey } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, elementwise, variableKey } from '@flatmin/core/kit';
 import {
   keptCount,
   type Mask,
@@ -121,7 +121,7 @@ export function fisherMask(options?: FisherMaskOptions): Mask {
         const key = variableKey(variable.name, FISHER);
         const squared = tf.square(grads[variable.name]!);
         const old = tensorOfShape(state[key], variable.shape);
-        const value = old === null || decay === 0 ? squared : tf.add(tf.mul(old, decay), tf.mul(squared, 1 - decay));
+        const value = old === null || decay === 0 ? squared : elementwise.add(elementwise.mul(old, decay), elementwise.mul(squared, 1 - decay));
         next[key] = value;
         return value;
       });
@@ -146,10 +146,10 @@ function empiricalFisher(gradientOf: NonNullable<MaskContext['gradientOf']>, var
     const { grads: g } = gradientOf(({ perSample }) => tf.sum(tf.slice(perSample!, [n], [1])) as tf.Scalar);
     variables.forEach((variable, i) => {
       const gi = g[variable.name];
-      if (gi !== undefined) sums[i] = tf.add(sums[i]!, tf.square(gi));
+      if (gi !== undefined) sums[i] = elementwise.add(sums[i]!, tf.square(gi));
     });
   }
-  return sums.map((sum) => tf.div(sum, m));
+  return sums.map((sum) => elementwise.div(sum, m));
 }
 
 registerMask(WHERE, (config: Record<string, JsonValue>) => fisherMask(config as FisherMaskOptions));

@@ -15,7 +15,7 @@ import {
   type Perturbation,
   type PerturbationContext,
 } from '@flatmin/core';
-import { checkChoice, checkOptions, globalNorm, lookupComponent, pickNamed, registerComponent } from '@flatmin/core/kit';
+import { checkChoice, checkOptions, elementwise, globalNorm, lookupComponent, pickNamed, registerComponent } from '@flatmin/core/kit';
 import { isMask, lookupMask, type Mask, type MaskSelection } from './mask.js';
 
 /**
@@ -151,8 +151,8 @@ function applyMask(tensors: NamedTensors, masks: MaskSelection['masks'], scale: 
   for (const [name, t] of Object.entries(tensors)) {
     const m = masks[name];
     if (m === false) continue;
-    const kept = m === undefined || m === true ? t : tf.mul(t, m);
-    out[name] = scale === 1 ? kept : tf.mul(kept, scale);
+    const kept = m === undefined || m === true ? t : elementwise.mul(t, m);
+    out[name] = scale === 1 ? kept : elementwise.mul(kept, scale);
   }
   return out;
 }

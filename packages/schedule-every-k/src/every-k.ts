@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type ComponentState, FlatminError, type NamedTensors, type ObserveContext, type Schedule, type ScheduleContext } from '@flatmin/core';
-import { checkChoice, checkNumber, checkOptions, flatDot, globalDot, globalNorm, registerComponent, variableKey } from '@flatmin/core/kit';
+import { checkChoice, checkNumber, checkOptions, elementwise, flatDot, globalDot, globalNorm, registerComponent, variableKey } from '@flatmin/core/kit';
 
 /**
  * Options of {@link everyK}: LookSAM (Liu, Mai, Chen, Hsieh & You, CVPR 2022, "Towards Efficient
@@ -124,14 +124,14 @@ function sharpnessComponent(context: ObserveContext, perTensor: boolean): Record
     clean[v.name] = g;
     adversarial[v.name] = gAdv;
   }
-  const projection = (dot: tf.Scalar, norm: tf.Scalar) => tf.div(dot, tf.square(tf.add(norm, context.normEpsilon)));
+  const projection = (dot: tf.Scalar, norm: tf.Scalar) => elementwise.div(dot, tf.square(elementwise.add(norm, context.normEpsilon)));
   const shared = perTensor ? null : projection(globalDot(clean, adversarial), globalNorm(clean));
   const out: Record<string, tf.Tensor> = {};
   const components: tf.Tensor[] = [];
   for (const [name, g] of Object.entries(clean)) {
     const gAdv = adversarial[name]!;
     const coefficient = shared ?? projection(flatDot(g, gAdv), globalNorm([g]));
-    const gv = tf.sub(gAdv, tf.mul(coefficient, g));
+    const gv = elementwise.sub(gAdv, elementwise.mul(coefficient, g));
     out[variableKey(name, SHARPNESS)] = gv;
     components.push(gv);
     // ‖g_v‖ is the same on every step until the next sharp one: taken once here, not on each reuse.
@@ -155,10 +155,10 @@ function reuse(
     if (stored !== null) pairs.push([name, g, stored]);
   }
   if (pairs.length === 0) return grads;
-  const scale = (gNorm: tf.Tensor, gvNorm: tf.Tensor) => tf.mul(alpha, tf.div(gNorm, tf.add(gvNorm, normEpsilon)));
+  const scale = (gNorm: tf.Tensor, gvNorm: tf.Tensor) => elementwise.mul(alpha, elementwise.div(gNorm, elementwise.add(gvNorm, normEpsilon)));
   const out: NamedTensors = { ...grads };
   if (perTensor) {
-    for (const [name, g, gv] of pairs) out[name] = tf.add(g, tf.mul(scale(globalNorm([g]), tensorAt(state, variableKey(name, SHARPNESS_NORM)) ?? globalNorm([gv])), gv));
+    for (const [name, g, gv] of pairs) out[name] = elementwise.axpy(g, scale(globalNorm([g]), tensorAt(state, variableKey(name, SHARPNESS_NORM)) ?? globalNorm([gv])), gv);
     return out;
   }
   // The norms over the pairs: the step's shared ‖g‖ and the ‖g_v‖ stored with g_v when they cover the same variables.
@@ -167,7 +167,7 @@ function reuse(
   const gNorm = everyGradient && context.gradNorm !== undefined ? context.gradNorm() : globalNorm(pairs.map((p) => p[1]));
   const gvNorm = (everyStored ? tensorAt(state, SHARPNESS_NORM) : null) ?? globalNorm(pairs.map((p) => p[2]));
   const shared = scale(gNorm, gvNorm);
-  for (const [name, g, gv] of pairs) out[name] = tf.add(g, tf.mul(shared, gv));
+  for (const [name, g, gv] of pairs) out[name] = elementwise.axpy(g, shared, gv);
   return out;
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { elementwise } from '../elementwise.js';
 import { FlatminError } from '../errors.js';
 import { addNamed, mapNamed, shareData } from '../tensor-math.js';
 import type { NamedTensors, Objective, ObjectiveExtras, ObjectiveOutputs } from '../types.js';
@@ -165,7 +166,7 @@ export function withOffsets<T>(variables: readonly tf.Variable[], offsets: Named
       const delta = offsets[v.name];
       if (delta === undefined) continue;
       snapshots.push([v, tf.keep(shareData(v))]);
-      tf.tidy(() => v.assign(tf.add(v, delta)));
+      tf.tidy(() => v.assign(elementwise.add(v, delta)));
     }
     return body();
   } finally {

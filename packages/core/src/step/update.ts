@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { elementwise } from '../elementwise.js';
 import { FlatminError } from '../errors.js';
 import { elementSum } from '../tensor-math.js';
 import type { NamedTensors } from '../types.js';
@@ -23,7 +24,7 @@ export function addDecay(grads: NamedTensors, variables: readonly tf.Variable[],
   const out: NamedTensors = {};
   for (const v of variables) {
     const g = grads[v.name];
-    if (g !== undefined) out[v.name] = tf.add(g, tf.mul(v, decay));
+    if (g !== undefined) out[v.name] = elementwise.axpy(g, decay, v);
   }
   return out;
 }
@@ -63,7 +64,7 @@ export function applyUpdate(step: Step, direction: NamedTensors): void {
         throw new FlatminError("decoupledWeightDecay needs the base optimizer's learningRate, but it has none (a number field).");
       }
       tf.tidy(() => {
-        for (const v of variables) v.assign(tf.mul(v, 1 - eta * decoupled));
+        for (const v of variables) v.assign(elementwise.mul(v, 1 - eta * decoupled));
       });
     }
     base.applyGradients(variables.map((v) => ({ name: v.name, tensor: direction[v.name]! })));
