@@ -287,6 +287,20 @@ function axpy(x: tf.Tensor, s: Operand, y: tf.Tensor): tf.Tensor {
   return result;
 }
 
+/** The element-wise helpers of {@link elementwise}. */
+export interface Elementwise {
+  /** a + b with tfjs' broadcasting: `tf.add`'s values. */
+  readonly add: (a: Operand, b: Operand) => tf.Tensor;
+  /** a − b with tfjs' broadcasting: `tf.sub`'s values. */
+  readonly sub: (a: Operand, b: Operand) => tf.Tensor;
+  /** a · b with tfjs' broadcasting: `tf.mul`'s values. */
+  readonly mul: (a: Operand, b: Operand) => tf.Tensor;
+  /** a / b with tfjs' broadcasting: `tf.div`'s values. */
+  readonly div: (a: Operand, b: Operand) => tf.Tensor;
+  /** x + s·y for a scalar s: `tf.add(x, tf.mul(s, y))`'s values, one loop on cpu. */
+  readonly axpy: (x: tf.Tensor, s: Operand, y: tf.Tensor) => tf.Tensor;
+}
+
 /**
  * Element-wise arithmetic with tfjs' values and broadcasting that runs several times faster on
  * the cpu backend (monomorphic loops instead of tfjs' shared callback loop): `add`, `sub`, `mul`,
@@ -299,4 +313,4 @@ function axpy(x: tf.Tensor, s: Operand, y: tf.Tensor): tf.Tensor {
  * const epsilon = elementwise.mul(g, tf.scalar(0.05)); // the same values as tf.mul(g, 0.05)
  * ```
  */
-export const elementwise = Object.freeze({ add, sub, mul, div, axpy });
+export const elementwise: Elementwise = Object.freeze({ add, sub, mul, div, axpy });

@@ -31,7 +31,7 @@ export {
   type StandaloneAverager,
   type StandaloneCallbackOptions,
 } from './attach-averager.js';
-export { elementwise, type Operand } from './elementwise.js';
+export { type Elementwise, elementwise, type Operand } from './elementwise.js';
 export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRange } from './errors.js';
 export { type GeneratorState, SeededRandom, seedState } from './random.js';
 export { COMPONENT_KINDS, type Component, type ComponentFactory, type ComponentKind, lookupComponent, registerComponent } from './registry.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { type ComponentState, FlatminError, type NamedTensors, type PerturbationContext } from '@flatmin/core';
 import { elementwise, globalNorm, normalizeGlobal, pick, pickNamed, variableKey } from '@flatmin/core/kit';
 

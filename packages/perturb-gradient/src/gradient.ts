@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import {
   type ComponentState,
   FlatminConfigError,
