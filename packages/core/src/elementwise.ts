@@ -12,12 +12,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-/** What the kernels use of the cpu backend: its host buffers and its tensor maker. */
-interface HostBackend {
-  data: { get(id: tf.DataId): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
+import { hostTensor, hostValues, registerCpuKernel } from './cpu-kernel.js';
 
 /** The four binary ops. */
 type Op = 'add' | 'sub' | 'mul' | 'div';
@@ -34,10 +29,6 @@ const AXPY_KERNEL = 'FlatminAxpy';
 
 /** An operand: a tensor or a plain number (a float32 scalar, as tfjs makes of it). */
 export type Operand = tf.Tensor | number;
-
-function hostValues(backend: unknown, t: tf.TensorInfo): Float32Array {
-  return (backend as HostBackend).data.get(t.dataId).values as Float32Array;
-}
 
 // One loop per op and layout, each written out: a shared loop taking the op as a callback is
 // exactly what makes tfjs' own kernels slow here.
@@ -125,34 +116,26 @@ function reduceTo(dy: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.reshape(axes.length > 0 ? tf.sum(dy, axes) : dy, shape);
 }
 
-const registered = new Set<string>();
+let registered = false;
 
 /** Register the cpu kernels and their gradients once; whether they can be used now. */
 function cpuKernels(): boolean {
   if (tf.getBackend() !== 'cpu') return false;
-  if (registered.has('cpu')) return true;
+  if (registered) return true;
   for (const op of Object.keys(KERNEL_NAMES) as Op[]) {
-    const kernelName = KERNEL_NAMES[op];
     const loop = LOOPS[op];
-    if (tf.getKernel(kernelName, 'cpu') === undefined) {
-      tf.registerKernel({
-        kernelName,
-        backendName: 'cpu',
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-          const layout = (attrs as { layout: Layout }).layout;
-          const shape = layout === A_SCALAR ? b.shape : a.shape;
-          const x = hostValues(backend, a);
-          const y = hostValues(backend, b);
-          const out = new Float32Array(layout === A_SCALAR ? y.length : x.length);
-          loop(out, x, y, layout);
-          return (backend as unknown as HostBackend).makeTensorInfo(shape.slice(), 'float32', out);
-        },
-      });
-    }
-    if (tf.getGradient(kernelName) === undefined) {
-      tf.registerGradient({
-        kernelName,
+    registerCpuKernel(
+      KERNEL_NAMES[op],
+      ({ inputs, backend, attrs }) => {
+        const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+        const layout = (attrs as { layout: Layout }).layout;
+        const x = hostValues(backend, a);
+        const y = hostValues(backend, b);
+        const out = new Float32Array(layout === A_SCALAR ? y.length : x.length);
+        loop(out, x, y, layout);
+        return hostTensor(backend, layout === A_SCALAR ? b.shape : a.shape, out);
+      },
+      {
         inputsToSave: ['a', 'b'],
         gradFunc: (dy, saved) => {
           const [a, b] = saved as [tf.Tensor, tf.Tensor];
@@ -165,37 +148,31 @@ function cpuKernels(): boolean {
             b: () => reduceTo(tf.neg(tf.div(tf.mul(g, a), tf.square(b))), b.shape),
           };
         },
-      });
-    }
-  }
-  if (tf.getKernel(AXPY_KERNEL, 'cpu') === undefined) {
-    tf.registerKernel({
-      kernelName: AXPY_KERNEL,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend }) => {
-        const { x, s, y } = inputs as { x: tf.TensorInfo; s: tf.TensorInfo; y: tf.TensorInfo };
-        const xv = hostValues(backend, x);
-        const yv = hostValues(backend, y);
-        const scale = hostValues(backend, s)[0]!;
-        const out = new Float32Array(xv.length);
-        // s·y rounded to float32 first, then the sum: what tf.add(x, tf.mul(s, y)) computes.
-        for (let i = 0; i < out.length; i++) out[i] = xv[i]! + Math.fround(scale * yv[i]!);
-        return (backend as unknown as HostBackend).makeTensorInfo(x.shape.slice(), 'float32', out);
       },
-    });
+    );
   }
-  if (tf.getGradient(AXPY_KERNEL) === undefined) {
-    tf.registerGradient({
-      kernelName: AXPY_KERNEL,
+  registerCpuKernel(
+    AXPY_KERNEL,
+    ({ inputs, backend }) => {
+      const { x, s, y } = inputs as { x: tf.TensorInfo; s: tf.TensorInfo; y: tf.TensorInfo };
+      const xv = hostValues(backend, x);
+      const yv = hostValues(backend, y);
+      const scale = hostValues(backend, s)[0]!;
+      const out = new Float32Array(xv.length);
+      // s·y rounded to float32 first, then the sum: what tf.add(x, tf.mul(s, y)) computes.
+      for (let i = 0; i < out.length; i++) out[i] = xv[i]! + Math.fround(scale * yv[i]!);
+      return hostTensor(backend, x.shape, out);
+    },
+    {
       inputsToSave: ['s', 'y'],
       gradFunc: (dy, saved) => {
         const [s, y] = saved as [tf.Tensor, tf.Tensor];
         const g = dy as tf.Tensor;
         return { x: () => g, s: () => tf.reshape(tf.sum(tf.mul(g, y)), s.shape), y: () => tf.mul(g, s) };
       },
-    });
-  }
-  registered.add('cpu');
+    },
+  );
+  registered = true;
   return true;
 }
 

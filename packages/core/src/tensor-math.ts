@@ -5,45 +5,38 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hostTensor, hostValues, registerCpuKernel } from './cpu-kernel.js';
 import { elementwise } from './elementwise.js';
 import type { NamedTensors } from './types.js';
 
 /** The cpu backend's dot-product kernel's name in tfjs' registry. */
 export const DOT_KERNEL = 'FlatminDot';
 
-/** What the dot kernel uses of the cpu backend: its host buffers and its tensor maker. */
-interface HostBackend {
-  data: { get(id: tf.DataId): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
+let dotRegistered = false;
 
 /** Register the cpu dot kernel (and its gradient) once; whether it can be used now. */
 function cpuDotKernel(): boolean {
   if (tf.getBackend() !== 'cpu') return false;
-  if (tf.getKernel(DOT_KERNEL, 'cpu') !== undefined) return true;
-  tf.registerKernel({
-    kernelName: DOT_KERNEL,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend }) => {
+  if (dotRegistered) return true;
+  registerCpuKernel(
+    DOT_KERNEL,
+    ({ inputs, backend }) => {
       const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const host = backend as unknown as HostBackend;
-      const x = host.data.get(a.dataId).values as Float32Array;
-      const y = host.data.get(b.dataId).values as Float32Array;
+      const x = hostValues(backend, a);
+      const y = hostValues(backend, b);
       let sum = 0; // a float64 accumulator: one pass over both buffers, no temporary
       for (let i = 0; i < x.length; i++) sum += x[i]! * y[i]!;
-      return host.makeTensorInfo([], 'float32', new Float32Array([sum]));
+      return hostTensor(backend, [], new Float32Array([sum]));
     },
-  });
-  if (tf.getGradient(DOT_KERNEL) === undefined) {
-    tf.registerGradient({
-      kernelName: DOT_KERNEL,
+    {
       inputsToSave: ['a', 'b'],
       gradFunc: (dy, saved) => {
         const [a, b] = saved as [tf.Tensor, tf.Tensor];
         return { a: () => tf.mul(dy as tf.Tensor, b), b: () => tf.mul(dy as tf.Tensor, a) };
       },
-    });
-  }
+    },
+  );
+  dotRegistered = true;
   return true;
 }
 
