@@ -9,42 +9,81 @@ import { hostTensor, hostValues, registerCpuKernel } from './cpu-kernel.js';
 import { elementwise } from './elementwise.js';
 import type { NamedTensors } from './types.js';
 
-/** The cpu backend's dot-product kernel's name in tfjs' registry. */
+/** The host-memory backends' dot-product kernel's name in tfjs' registry. */
 export const DOT_KERNEL = 'FlatminDot';
 
-let dotRegistered = false;
+/** Σᵢ xᵢyᵢ in float64 with two accumulators (two independent chains: about 1.5× faster than one). */
+function dotValues(x: Float32Array, y: Float32Array): number {
+  let even = 0;
+  let odd = 0;
+  const pairs = x.length & ~1;
+  for (let i = 0; i < pairs; i += 2) {
+    even += x[i]! * y[i]!;
+    odd += x[i + 1]! * y[i + 1]!;
+  }
+  if (pairs < x.length) even += x[pairs]! * y[pairs]!;
+  return even + odd;
+}
 
-/** Register the cpu dot kernel (and its gradient) once; whether it can be used now. */
-function cpuDotKernel(): boolean {
-  if (tf.getBackend() !== 'cpu') return false;
-  if (dotRegistered) return true;
-  registerCpuKernel(
-    DOT_KERNEL,
-    ({ inputs, backend }) => {
-      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const x = hostValues(backend, a);
-      const y = hostValues(backend, b);
-      let sum = 0; // a float64 accumulator: one pass over both buffers, no temporary
-      for (let i = 0; i < x.length; i++) sum += x[i]! * y[i]!;
-      return hostTensor(backend, [], new Float32Array([sum]));
-    },
-    {
-      inputsToSave: ['a', 'b'],
-      gradFunc: (dy, saved) => {
-        const [a, b] = saved as [tf.Tensor, tf.Tensor];
-        return { a: () => tf.mul(dy as tf.Tensor, b), b: () => tf.mul(dy as tf.Tensor, a) };
+const DOT_GRADIENT: Pick<tf.GradConfig, 'inputsToSave' | 'gradFunc'> = {
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
+    return { a: () => tf.mul(dy as tf.Tensor, b), b: () => tf.mul(dy as tf.Tensor, a) };
+  },
+};
+
+/** What the wasm backend offers a kernel written in JavaScript: views of its heap and outputs there. */
+interface WasmHeap {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+const registered = new Set<string>();
+
+/** Register the dot kernel for the current backend when it keeps tensors in host memory (cpu, wasm); whether it can be used. */
+function hostDotKernel(): boolean {
+  const backendName = tf.getBackend();
+  if (registered.has(backendName)) return true;
+  if (backendName === 'cpu') {
+    registerCpuKernel(
+      DOT_KERNEL,
+      ({ inputs, backend }) => {
+        const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+        return hostTensor(backend, [], new Float32Array([dotValues(hostValues(backend, a), hostValues(backend, b))]));
       },
-    },
-  );
-  dotRegistered = true;
+      DOT_GRADIENT,
+    );
+  } else if (backendName === 'wasm') {
+    if (tf.getKernel(DOT_KERNEL, 'wasm') === undefined) {
+      tf.registerKernel({
+        kernelName: DOT_KERNEL,
+        backendName: 'wasm',
+        kernelFunc: ({ inputs, backend }) => {
+          const heap = backend as unknown as WasmHeap;
+          const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+          const sum = dotValues(heap.typedArrayFromHeap(a), heap.typedArrayFromHeap(b));
+          // The output is allocated after the reads: a heap growth detaches earlier views.
+          const out = heap.makeOutput([], 'float32');
+          heap.typedArrayFromHeap(out)[0] = sum;
+          return out;
+        },
+      });
+    }
+    if (tf.getGradient(DOT_KERNEL) === undefined) tf.registerGradient({ kernelName: DOT_KERNEL, ...DOT_GRADIENT });
+  } else {
+    return false;
+  }
+  registered.add(backendName);
   return true;
 }
 
 /**
- * Σᵢ aᵢbᵢ of two float tensors of the same size, as one device scalar. On the cpu backend a kernel
- * of its own: one loop over both host buffers with a float64 accumulator (no element-wise
- * temporary, no matrix-product blocking: 0.29 ms against 0.45 for that product and 1.4 for Σ(a ⊙ b) on a 784×256 kernel), differentiable;
- * elsewhere Σ(a ⊙ b), which wasm runs faster than its matrix product of that shape.
+ * Σᵢ aᵢbᵢ of two float tensors of the same size, as one device scalar. On the cpu and wasm backends
+ * a kernel of its own: one loop over both buffers where the backend keeps them (host memory, the
+ * wasm heap) with float64 accumulators — no element-wise temporary, no matrix-product blocking, no
+ * read back: 0.29 ms against 0.45 for that product and 1.4 for Σ(a ⊙ b) on a 784×256 kernel on cpu,
+ * about half of Σ(a ⊙ b)'s time on wasm — and differentiable; elsewhere Σ(a ⊙ b) on the device.
  *
  * @example
  * ```ts
@@ -53,7 +92,7 @@ function cpuDotKernel(): boolean {
  */
 export function flatDot(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   if (a.size === 0) return tf.scalar(0);
-  if (a.dtype === 'float32' && b.dtype === 'float32' && a.size === b.size && cpuDotKernel()) return tf.engine().runKernel(DOT_KERNEL, { a, b }) as tf.Scalar;
+  if (a.dtype === 'float32' && b.dtype === 'float32' && a.size === b.size && hostDotKernel()) return tf.engine().runKernel(DOT_KERNEL, { a, b }) as tf.Scalar;
   return tf.sum(a === b ? tf.square(a) : tf.mul(a, b));
 }
 

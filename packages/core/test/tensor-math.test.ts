@@ -1,6 +1,7 @@
 // The shared tensor helpers on both of their paths (the cpu backend's matrix-product forms and the
 // element-wise forms every other backend takes), against float64 sums written out here.
 import * as tf from '@tensorflow/tfjs-core';
+import { onBackend } from '@flatmin/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { elementSum, filterNorms, filterSums, flatDot, globalDot, globalNorm, lastAxisVector, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
 
@@ -88,24 +89,38 @@ describe('filterSums on the cpu backend', () => {
   });
 });
 
-describe('flatDot on the cpu backend', () => {
-  it('is one kernel over both host buffers (no temporaries), NaN-carrying, and differentiable: ∂(a·b)/∂a = b', async () => {
-    await tf.setBackend('cpu');
-    const x = tf.tensor2d(a, [2, 3]);
-    const y = tf.tensor2d(b, [2, 3]);
-    const before = tf.memory().numTensors;
-    const profile = await tf.profile(() => {
-      tf.dispose(flatDot(x, y));
+describe.each(['cpu', 'wasm'] as const)('flatDot on the %s backend', (backend) => {
+  it('equals the float64 sum on an odd and an even length (both accumulators and the tail)', async () => {
+    await onBackend(backend, () => {
+      for (const n of [1, 2, 7, 1000, 1001]) {
+        const p = Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i + 1) * 3));
+        const q = Array.from({ length: n }, (_, i) => Math.fround(Math.cos(2 * i) - 0.25));
+        const [x, y] = [tf.tensor1d(p), tf.tensor1d(q)];
+        expect(flatDot(x, y).dataSync()[0]).toBeCloseTo(Math.fround(dot64(p, q)), 4);
+        expect(flatDot(x, x).dataSync()[0]).toBeCloseTo(Math.fround(dot64(p, p)), 3);
+        tf.dispose([x, y]);
+      }
     });
-    expect(tf.memory().numTensors).toBe(before);
-    expect(profile.kernels.map((k) => k.name)).toEqual(['FlatminDot']);
-    const withNaN = tf.tensor1d([1, Number.NaN]);
-    expect(Number.isNaN(flatDot(withNaN, withNaN).dataSync()[0])).toBe(true);
-    const gradient = tf.grad((v: tf.Tensor) => flatDot(v, y))(x);
-    expect(Array.from(gradient.dataSync())).toEqual(Array.from(y.dataSync()));
-    const both = tf.grads((p: tf.Tensor, q: tf.Tensor) => flatDot(p, q))([x, y]);
-    expect(Array.from(both[1]!.dataSync())).toEqual(Array.from(x.dataSync()));
-    tf.dispose([x, y, withNaN, gradient, ...both]);
+  });
+
+  it('is one kernel over both buffers where the backend keeps them (no temporaries), NaN-carrying, and differentiable: ∂(a·b)/∂a = b', async () => {
+    await onBackend(backend, async () => {
+      const x = tf.tensor2d(a, [2, 3]);
+      const y = tf.tensor2d(b, [2, 3]);
+      const before = tf.memory().numTensors;
+      const profile = await tf.profile(() => {
+        tf.dispose(flatDot(x, y));
+      });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(profile.kernels.map((k) => k.name)).toEqual(['FlatminDot']);
+      const withNaN = tf.tensor1d([1, Number.NaN]);
+      expect(Number.isNaN(flatDot(withNaN, withNaN).dataSync()[0])).toBe(true);
+      const gradient = tf.grad((v: tf.Tensor) => flatDot(v, y))(x);
+      expect(Array.from(gradient.dataSync())).toEqual(Array.from(y.dataSync()));
+      const both = tf.grads((p: tf.Tensor, q: tf.Tensor) => flatDot(p, q))([x, y]);
+      expect(Array.from(both[1]!.dataSync())).toEqual(Array.from(x.dataSync()));
+      tf.dispose([x, y, withNaN, gradient, ...both]);
+    });
   });
 });
 

@@ -84,7 +84,7 @@ export function fisherNoise(options?: FisherNoiseOptions): Perturbation {
         const previous = state[key];
         const g = grads[v.name];
         const squared = g === undefined ? tf.zerosLike(v) : tf.square(g);
-        const updated = previous === undefined || typeof previous === 'number' ? squared : elementwise.add(elementwise.mul(previous, decay), squared);
+        const updated = previous === undefined || typeof previous === 'number' ? squared : elementwise.axpy(squared, decay, previous);
         fisher[v.name] = updated;
         next[key] = updated;
       }

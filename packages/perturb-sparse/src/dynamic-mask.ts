@@ -6,10 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ComponentState, JsonValue } from '@flatmin/core';
-import { checkNumber, checkOptions, elementwise, variableKey } from '@flatmin/core/kit';
+import { checkNumber, checkOptions, variableKey } from '@flatmin/core/kit';
+import { dropAndGrow } from './host-select.js';
 import {
-  concatFlat,
-  indicator,
   keptCount,
   type Mask,
   type MaskContext,
@@ -59,7 +58,9 @@ const MASK = 'mask';
  * - r_t = `dropRate`·(1 + cos(π·min(t, T)/T))/2 with T = `totalSteps` (t the optimizer's step);
  *   without `totalSteps`, r_t = `dropRate`.
  *
- * Everything stays on the device (unsorted `tf.topk` + scatter, no threshold, no host read); the mask is
+ * Nothing is read back on the host: on cpu and wasm the refresh is one kernel over the memory the
+ * backend keeps its tensors in (a radix select, no sort), elsewhere an unsorted `tf.topk` + scatter on
+ * the device; both choose the same coordinates (ties to the lower index). The mask is
  * saved per variable (`name:mask`, float32 0/1) with the step of the last refresh.
  *
  * @param options see {@link DynamicMaskOptions}; a bad value throws a `FlatminConfigError` naming the key.
@@ -113,7 +114,7 @@ export function dynamicMask(options?: DynamicMaskOptions): Mask {
         masks =
           count === 0
             ? stored
-            : tf.tidy(() => splitFlat(dropAndGrow(concatFlat(stored), concatFlat(present.map((v) => grads[v.name]!)), count, context), shapes));
+            : tf.tidy(() => dropAndGrow(stored, present.map((v) => grads[v.name]!), context.random.uniformTensor([total]) as tf.Tensor1D, count));
         next[REFRESHED_AT] = context.step;
       }
       const chosen = masks ?? stored!;
@@ -123,22 +124,6 @@ export function dynamicMask(options?: DynamicMaskOptions): Mask {
       return { masks: Object.fromEntries(present.map((v, i) => [v.name, chosen[i]!])), state: next };
     },
   };
-}
-
-/** m − (the `count` kept entries with the smallest |g|) + (`count` random entries among m = 0). */
-function dropAndGrow(mask: tf.Tensor1D, gradient: tf.Tensor1D, count: number, context: MaskContext): tf.Tensor1D {
-  // One tidy: only the new mask outlives the refresh (the scores, the top-k outputs and the two indicators are freed at once).
-  return tf.tidy(() => {
-    const size = mask.shape[0];
-    const isKept = tf.greater(mask, 0.5);
-    // Largest −|g| among the kept ones = smallest |g|; the others are never chosen (−∞).
-    const dropScore = tf.where(isKept, tf.neg(tf.abs(gradient)), tf.fill([size], Number.NEGATIVE_INFINITY)) as tf.Tensor1D;
-    const dropped = indicator(tf.topk(dropScore, count, false).indices as tf.Tensor1D, size);
-    // Uniforms in [0, 1) on the free coordinates, −1 on the kept ones: the top `count` are free ones (count ≤ d − k).
-    const growScore = tf.where(isKept, tf.fill([size], -1), context.random.uniformTensor([size])) as tf.Tensor1D;
-    const grown = indicator(tf.topk(growScore, count, false).indices as tf.Tensor1D, size);
-    return elementwise.add(elementwise.sub(mask, dropped), grown) as tf.Tensor1D;
-  });
 }
 
 registerMask(WHERE, (config: Record<string, JsonValue>) => dynamicMask(config as DynamicMaskOptions));

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BaseContext, ComponentState, JsonValue, NamedTensors, ObjectiveExtras, PerturbationContext } from '@flatmin/core';
 import { variableKey } from '@flatmin/core/kit';
+import { hostTopMasks } from './host-select.js';
 
 /** What {@link Mask.select} receives: the step's context, the perturbed variables and their clean gradients. */
 export interface MaskContext extends BaseContext {
@@ -167,8 +168,9 @@ export function kthLargest(scores: tf.Tensor1D, k: number): tf.Scalar {
 
 /**
  * Per tensor of `scores`, the float32 0/1 mask of the coordinates among the global top `k` of all
- * of them together: score ≥ t, t the k-th largest of all the scores (found on the device by
- * {@link kthLargest} over their concatenation, which it frees at once). Without ties at t that is
+ * of them together: score ≥ t, t the k-th largest of all the scores (on cpu and wasm one kernel over
+ * host memory, a radix select; elsewhere {@link kthLargest} over their concatenation on the device,
+ * freed at once). Without ties at t that is
  * exactly k ones, the same set as a top-k; coordinates tied with the k-th score are all kept, so
  * there are then more than k. k ≥ the total size keeps everything; k ≤ 0 nothing.
  */
@@ -176,6 +178,8 @@ export function topMasks(scores: readonly tf.Tensor[], k: number): tf.Tensor[] {
   const total = scores.reduce((sum, t) => sum + t.size, 0);
   if (k >= total) return scores.map((t) => tf.onesLike(t));
   if (k <= 0) return scores.map((t) => tf.zerosLike(t));
+  const host = scores.every((t) => t.dtype === 'float32') ? hostTopMasks(scores, k) : null;
+  if (host !== null) return host;
   const threshold = tf.tidy(() => kthLargest(concatFlat(scores), k));
   const masks = scores.map((t) => tf.tidy(() => tf.cast(tf.greaterEqual(t, threshold), 'float32')));
   threshold.dispose();
