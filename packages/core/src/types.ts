@@ -218,6 +218,14 @@ export interface Perturbation extends ComponentBase {
   /** Whether `compute` needs the clean gradient. `false` saves the clean pass (pure-noise methods). */
   readonly needsGradient: boolean;
   /**
+   * Optional: `true` when ε_i is 0 wherever the clean gradient it is given has g_i = 0, for every
+   * input (each ε_i is g_i times a finite factor, or sign(g_i) times one: SAM for any p, ASAM,
+   * Fisher SAM). A wrapper that hands it a masked gradient (`sparse` of `@flatmin/perturb-sparse`)
+   * then need not mask ε again, and keeps its `epsilonNorm`. Leave it unset when ε has a part that
+   * does not come from g (a running mean, noise, a stored gradient).
+   */
+  readonly vanishesWithGradient?: boolean;
+  /**
    * Build ε for every perturbed variable (a missing entry means ε = 0 for that variable).
    * Return the new state too when the component keeps any, and ‖ε‖₂ when it is known without
    * a reduction (SAM: ρ‖g‖/(‖g‖ + ε)); otherwise the telemetry computes it.

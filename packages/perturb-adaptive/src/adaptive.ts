@@ -107,6 +107,8 @@ export function adaptive(options?: AdaptiveOptions): Perturbation {
     config,
     rho,
     needsGradient: true,
+    // ε_i is g_i times T_i² (T = |w| + η, the filter norm + η, or 1), over a global norm: 0 where g_i is.
+    vanishesWithGradient: true,
     compute(context: PerturbationContext): { epsilon: NamedTensors } {
       if (context.grads === null) {
         throw new FlatminError('adaptive() needs the clean gradient, but no clean pass was made (context.grads is null).');

@@ -67,6 +67,8 @@ export function fisher(options?: FisherOptions): Perturbation {
     config,
     rho,
     needsGradient: true,
+    // ε_i is g_i/(1 + η g_i²) over a global norm: 0 where g_i is.
+    vanishesWithGradient: true,
     compute(context: PerturbationContext): { epsilon: NamedTensors } {
       if (context.grads === null) {
         throw new FlatminError('fisher() needs the clean gradient, but no clean pass was made (context.grads is null).');

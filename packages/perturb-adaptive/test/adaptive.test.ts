@@ -142,6 +142,18 @@ describe('adaptive(): which variables are adapted', () => {
 });
 
 describe('adaptive(): degenerate inputs', () => {
+  it.each(['element', 'filter'] as const)("'%s': ε_i is exactly 0 where g_i is, as its vanishesWithGradient flag declares", (granularity) => {
+    expect(adaptive({ granularity }).vanishesWithGradient).toBe(true);
+    const grads = GRADS.map((g) => g.map((x, i) => (i % 3 === 0 ? 0 : x)));
+    const actual = compute({ granularity, adaptWhere: 'all' }, 0.5, { grads });
+    actual.forEach((values, v) => {
+      values.forEach((e, i) => {
+        if (grads[v]![i] === 0) expect(e === 0).toBe(true);
+        else expect(e).not.toBe(0);
+      });
+    });
+  });
+
   it.each(['element', 'filter'] as const)("'%s': a zero gradient gives ε exactly 0 (no NaN)", (granularity) => {
     const actual = compute({ granularity }, 0.5, { grads: SIZES.map((n) => new Array<number>(n).fill(0)) }).flat();
     for (const e of actual) expect(e === 0).toBe(true);

@@ -41,6 +41,17 @@ describe('fisher(): ε against the float64 reference', () => {
     });
   });
 
+  it('ε_i is exactly 0 where g_i is, as its vanishesWithGradient flag declares', () => {
+    expect(fisher().vanishesWithGradient).toBe(true);
+    const actual = compute({ rho: 0.1, eta: 1 }, 0.1, GRADS.map((g) => g.map((x, i) => (i % 3 === 0 ? 0 : x))));
+    actual.forEach((values) => {
+      values.forEach((e, i) => {
+        if (i % 3 === 0) expect(e === 0).toBe(true);
+        else expect(e).not.toBe(0);
+      });
+    });
+  });
+
   it('defaults: ρ = 0.1 from the context, η = 1', () => {
     const actual = compute({}, 0.1);
     const expected = fisherEpsilon64(GRADS, 0.1, 1);

@@ -110,6 +110,8 @@ export function gradient(options?: GradientOptions): Perturbation {
       config,
       rho,
       needsGradient: true,
+      // Every p: ε_i is a multiple of g_i, of |g_i|^(q−1) sign(g_i) or of sign(g_i), so 0 where g_i is.
+      vanishesWithGradient: true,
       compute(context: PerturbationContext): { epsilon: NamedTensors; epsilonNorm?: tf.Scalar } {
         if (context.grads === null) {
           throw new FlatminError(

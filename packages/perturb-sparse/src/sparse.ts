@@ -58,6 +58,9 @@ const MASK = 'mask-';
  *   masked: ε = m⊙ρ g/‖g‖.
  * In both modes ε is masked on the way out (a coordinate the mask drops is never perturbed, also
  * when the inner perturbation is not linear in g) and multiplied by the mask's scale (ESAM's 1/β).
+ * With `'masked'` and an inner perturbation that declares `vanishesWithGradient` (SAM for any p,
+ * ASAM, Fisher SAM: ε_i = 0 where the g_i it is given is 0) ε is already 0 off the mask, so the
+ * second multiply is skipped and the inner ‖ε‖ is kept for the telemetry (no extra reduction).
  *
  * State, `observe`, ρ and serialization are delegated: the state holds the inner perturbation's
  * state (slots prefixed `inner-`) and the mask's (prefixed `mask-`), so `getWeights` saves both;
@@ -129,9 +132,15 @@ export function sparse(inner: Perturbation, mask: Mask, options?: SparseOptions)
         innerContext = { ...context, grads: maskedGrads, gradNorm: () => (norm ??= globalNorm(maskedGrads)) };
       }
       const result = inner.compute(innerContext, parts.inner);
-      const epsilon = applyMask(result.epsilon, selection.masks, selection.scale ?? 1);
-      if (result.state === undefined && selection.state === undefined) return { epsilon };
-      return { epsilon, state: joinState(result.state ?? parts.inner, selection.state ?? parts.mask) };
+      const scale = selection.scale ?? 1;
+      // An inner ε that vanishes with its gradient is already 0 off the mask when it was given m⊙g:
+      // only the dropped variables and the scale remain, and its ‖ε‖ stays known (times the scale).
+      const alreadyMasked = innerContext !== context && inner.vanishesWithGradient === true;
+      const epsilon = applyMask(result.epsilon, selection.masks, scale, alreadyMasked);
+      const epsilonNorm =
+        alreadyMasked && result.epsilonNorm !== undefined ? (scale === 1 ? result.epsilonNorm : (elementwise.mul(result.epsilonNorm, scale) as tf.Scalar)) : undefined;
+      const nextState = result.state === undefined && selection.state === undefined ? undefined : joinState(result.state ?? parts.inner, selection.state ?? parts.mask);
+      return { epsilon, ...(epsilonNorm === undefined ? {} : { epsilonNorm }), ...(nextState === undefined ? {} : { state: nextState }) };
     },
   };
   const observeInner = inner.observe?.bind(inner);
@@ -145,13 +154,16 @@ export function sparse(inner: Perturbation, mask: Mask, options?: SparseOptions)
   };
 }
 
-/** Keep what the masks keep: drop `false` entries, multiply by element masks, then by `scale`. */
-function applyMask(tensors: NamedTensors, masks: MaskSelection['masks'], scale: number): NamedTensors {
+/**
+ * Keep what the masks keep: drop `false` entries, multiply by element masks (unless the tensors are
+ * already 0 off them: `zeroOffMask`), then by `scale`.
+ */
+function applyMask(tensors: NamedTensors, masks: MaskSelection['masks'], scale: number, zeroOffMask = false): NamedTensors {
   const out: NamedTensors = {};
   for (const [name, t] of Object.entries(tensors)) {
     const m = masks[name];
     if (m === false) continue;
-    const kept = m === undefined || m === true ? t : elementwise.mul(t, m);
+    const kept = m === undefined || m === true || zeroOffMask ? t : elementwise.mul(t, m);
     out[name] = scale === 1 ? kept : elementwise.mul(kept, scale);
   }
   return out;

@@ -159,6 +159,70 @@ describe('sparse(): config, delegation', () => {
     for (const x of [alone, wrapped, a, b]) x.dispose();
   });
 
+  it("'masked' with an inner ε that vanishes with g: no second mask multiply, ‖ε‖ kept (× scale); an inner that does not vanish is masked", () => {
+    const w = tf.variable(tf.tensor1d([0, 0, 0]), true, 'sparse-vanish/w');
+    const grads = { [w.name]: tf.tensor1d([3, -4, 12]) };
+    const rho = tf.scalar(1);
+    const elementMask: Mask = {
+      kind: 'mask',
+      name: 'custom',
+      config: {},
+      needsGradient: false,
+      select: () => ({ masks: { [w.name]: tf.tensor1d([1, 1, 0]) }, scale: 2 }),
+    };
+    const context = {
+      step: 0,
+      random: null as never,
+      normEpsilon: 1e-12,
+      learningRate: 0.1,
+      variables: [w],
+      grads,
+      loss: null,
+      objective: { perSample: null, parts: null },
+      rho,
+      gradNorm: () => tf.scalar(13),
+      gradientOf: () => {
+        throw new Error('gradientOf not expected');
+      },
+      evaluate: () => {
+        throw new Error('unused');
+      },
+    };
+    // SAM inside: ε = 2·(3, −4, 0)/5, its norm 2·ρ·5/(5 + 1e-12) known without a reduction.
+    const sam = tf.tidy(() => {
+      const { epsilon, epsilonNorm } = sparse(gradient(), elementMask).compute(context, {});
+      return { epsilon: epsilon[w.name]!, norm: epsilonNorm ?? tf.scalar(-1) };
+    });
+    expect(Array.from(sam.epsilon.dataSync()).map((x) => Number(x.toFixed(6)))).toEqual([1.2, -1.6, 0]);
+    expect(sam.norm.dataSync()[0]).toBeCloseTo(2, 6);
+    // An inner perturbation that does not vanish with g (ε = ρ·(g + 1)) is masked on the way out, and no norm is claimed.
+    const shifted: Perturbation = {
+      kind: 'perturbation',
+      name: 'shifted',
+      config: {},
+      rho: 1,
+      needsGradient: true,
+      compute: (c) => ({ epsilon: { [w.name]: tf.add(c.grads![w.name]!, 1) }, epsilonNorm: tf.scalar(99) }),
+    };
+    const other = tf.tidy(() => {
+      const { epsilon, epsilonNorm } = sparse(shifted, elementMask).compute(context, {});
+      expect(epsilonNorm).toBeUndefined();
+      return epsilon[w.name]!;
+    });
+    // masked g = (3, −4, 0), + 1 = (4, −3, 1), masked (4, −3, 0), × 2.
+    expect(Array.from(other.dataSync())).toEqual([8, -6, 0]);
+    // The flag is what decides: the same shifted ε declared as vanishing is (wrongly) left unmasked.
+    const trusted = tf.tidy(() => sparse({ ...shifted, vanishesWithGradient: true }, elementMask).compute(context, {}).epsilon[w.name]!);
+    expect(Array.from(trusted.dataSync())).toEqual([8, -6, 2]);
+    tf.dispose([w, rho, Object.values(grads), sam.epsilon, sam.norm, other, trusted]);
+  });
+
+  it('gradient (current), adaptive and fisher declare vanishesWithGradient; the previous-gradient variant does not', () => {
+    expect(gradient().vanishesWithGradient).toBe(true);
+    expect(gradient({ p: 1 }).vanishesWithGradient).toBe(true);
+    expect(gradient({ from: 'previous' }).vanishesWithGradient).toBeUndefined();
+  });
+
   it('a custom mask: false drops a variable, true keeps it, scale multiplies the kept ε', () => {
     const w = tf.variable(tf.tensor1d([0, 0]), true, 'sparse-custom/w');
     const b = tf.variable(tf.tensor1d([0]), true, 'sparse-custom/b');
