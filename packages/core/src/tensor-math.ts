@@ -112,10 +112,11 @@ export function scaleBy(x: tf.Tensor, s: tf.Scalar): tf.Tensor {
 /**
  * Σ over each filter of `x` in tfjs layout — a filter is an index of the last axis, summed over
  * every other axis — kept broadcastable to `x`: shape [1, …, 1, out] for rank ≥ 2, [1] for a
- * rank-1 tensor (one filter), `x` itself for a scalar. On the cpu and wasm backends a 1×m by m×out
- * matrix product with a row of ones (m = size / out): their reductions over leading axes transpose
- * first, over 10× slower on cpu (7.3 against 0.5 ms for a 784×256 kernel) and about 4× on wasm (0.30 against 0.08 ms);
- * elsewhere `tf.sum` over those axes.
+ * rank-1 tensor (one filter), `x` itself for a scalar. On the cpu backend a 1×m by m×out matrix
+ * product with a row of ones (m = size / out): its reduction over leading axes transposes first,
+ * about 10× slower (7.3 against 0.5 ms for a 784×256 kernel). Elsewhere, wasm included, `tf.sum`
+ * over those axes: wasm's matrix product packs its right-hand side anew for every tensor it has not
+ * seen (1.9 ms for that kernel, where `tf.sum` takes 0.4), and the x of a step is always new.
  *
  * @example
  * ```ts
@@ -127,8 +128,7 @@ export function filterSums(x: tf.Tensor): tf.Tensor {
   if (x.rank === 1) return tf.sum(x, 0, true);
   const out = x.shape[x.rank - 1]!;
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  const backend = tf.getBackend();
-  if (x.size === 0 || x.dtype !== 'float32' || (backend !== 'cpu' && backend !== 'wasm')) return tf.sum(x, axes, true);
+  if (x.size === 0 || x.dtype !== 'float32' || tf.getBackend() !== 'cpu') return tf.sum(x, axes, true);
   const m = x.size / out;
   const kept = [...axes.map(() => 1), out];
   return tf.reshape(tf.matMul(tf.ones([1, m]), tf.reshape(x, [m, out])), kept);

@@ -47,7 +47,7 @@ export interface RandomSource {
   nextSeed(): number;
   /** Standard-normal noise of `shape`, drawn on the device with a seed from this source. */
   normal(shape: readonly number[]): tf.Tensor;
-  /** Uniform noise in [min, max) of `shape`, drawn on the device with a seed from this source. */
+  /** Uniform noise in [min, max) of `shape`, from one seed of this source (the same seed, the same values). */
   uniformTensor(shape: readonly number[], min?: number, max?: number): tf.Tensor;
 }
 
