@@ -31,6 +31,8 @@ export function seedState(seed: number): GeneratorState {
   return state;
 }
 
+const TWO_TO_MINUS_24 = 2 ** -24;
+
 /** Fill `out` with uniforms in [0, 1), 24 bits each, from an sfc32 stream seeded (through splitmix32) by `seed`. */
 function fillUniform(out: Float32Array, seed: number): void {
   let [a, b, c, d] = seedState(seed);
@@ -44,7 +46,7 @@ function fillUniform(out: Float32Array, seed: number): void {
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
     c = (((c << 21) | (c >>> 11)) + t) | 0;
-    out[n] = (t >>> 8) * 5.960464477539063e-8; // 2⁻²⁴
+    out[n] = (t >>> 8) * TWO_TO_MINUS_24;
   }
 }
 
