@@ -1,6 +1,7 @@
 /**
- * What flatmin's own cpu kernels share: the cpu backend's host buffers and tensor maker, and a
- * once-only registration of a kernel with its gradient.
+ * What flatmin's own kernels share: the memory of the backends that keep their tensors in this
+ * process (cpu: host buffers; wasm: its heap), and a once-only registration of a kernel with its
+ * gradient.
  *
  * @module
  */
@@ -26,4 +27,62 @@ export function hostTensor(backend: unknown, shape: readonly number[], values: F
 export function registerCpuKernel(kernelName: string, kernelFunc: tf.KernelFunc, gradient: Pick<tf.GradConfig, 'inputsToSave' | 'gradFunc'>): void {
   if (tf.getKernel(kernelName, 'cpu') === undefined) tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   if (tf.getGradient(kernelName) === undefined) tf.registerGradient({ kernelName, ...gradient });
+}
+
+/**
+ * How a kernel written in JavaScript gets at a backend's tensors where that backend keeps them:
+ * `values` is a float32 view of a tensor's data (no copy, no read back), `output` a new float32
+ * tensor holding `values` (copied: the caller may reuse or view its buffer).
+ */
+export interface HostMemory {
+  /** The float32 values of `t`, where the backend keeps them. */
+  values(backend: unknown, t: tf.TensorInfo): Float32Array;
+  /** A new float32 tensor of `shape` holding a copy of `values`. */
+  output(backend: unknown, shape: readonly number[], values: Float32Array): tf.TensorInfo;
+}
+
+interface WasmHeap {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+const HOST_MEMORY: Readonly<Record<string, HostMemory>> = {
+  cpu: {
+    values: hostValues,
+    output: (backend, shape, values) => hostTensor(backend, shape, values.slice()),
+  },
+  wasm: {
+    values: (backend, t) => (backend as WasmHeap).typedArrayFromHeap(t),
+    output: (backend, shape, values) => {
+      // Allocate first: a growth of the heap detaches every view taken before it.
+      const out = (backend as WasmHeap).makeOutput(shape.slice(), 'float32');
+      (backend as WasmHeap).typedArrayFromHeap(out).set(values);
+      return out;
+    },
+  },
+};
+
+/**
+ * The memory access of backend `backendName` when it keeps its tensors in this process (`cpu`,
+ * `wasm`), else undefined (webgl, webgpu, tfjs-node: take a device route there). For a component's
+ * kernel that works on the values where the backend keeps them: nothing is read back, so the
+ * step's host-read count stays 0.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { hostMemory } from '@flatmin/core/kit';
+ *
+ * const memory = hostMemory(tf.getBackend()); // defined on cpu and wasm
+ * if (memory !== undefined) {
+ *   tf.registerKernel({
+ *     kernelName: 'MyNegate',
+ *     backendName: tf.getBackend(),
+ *     kernelFunc: ({ inputs, backend }) => memory.output(backend, inputs.x!.shape, memory.values(backend, inputs.x!).map((v) => -v)),
+ *   });
+ * }
+ * ```
+ */
+export function hostMemory(backendName: string): HostMemory | undefined {
+  return HOST_MEMORY[backendName];
 }

@@ -31,6 +31,7 @@ export {
   type StandaloneAverager,
   type StandaloneCallbackOptions,
 } from './attach-averager.js';
+export { type HostMemory, hostMemory } from './cpu-kernel.js';
 export { type Elementwise, elementwise, type Operand } from './elementwise.js';
 export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRange } from './errors.js';
 export { type GeneratorState, SeededRandom, seedState } from './random.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostTensor, hostValues, registerCpuKernel } from './cpu-kernel.js';
+import { hostMemory } from './cpu-kernel.js';
 import { elementwise } from './elementwise.js';
 import type { NamedTensors } from './types.js';
 
@@ -33,47 +33,25 @@ const DOT_GRADIENT: Pick<tf.GradConfig, 'inputsToSave' | 'gradFunc'> = {
   },
 };
 
-/** What the wasm backend offers a kernel written in JavaScript: views of its heap and outputs there. */
-interface WasmHeap {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
 const registered = new Set<string>();
 
 /** Register the dot kernel for the current backend when it keeps tensors in host memory (cpu, wasm); whether it can be used. */
 function hostDotKernel(): boolean {
   const backendName = tf.getBackend();
   if (registered.has(backendName)) return true;
-  if (backendName === 'cpu') {
-    registerCpuKernel(
-      DOT_KERNEL,
-      ({ inputs, backend }) => {
+  const memory = hostMemory(backendName);
+  if (memory === undefined) return false;
+  if (tf.getKernel(DOT_KERNEL, backendName) === undefined) {
+    tf.registerKernel({
+      kernelName: DOT_KERNEL,
+      backendName,
+      kernelFunc: ({ inputs, backend }) => {
         const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-        return hostTensor(backend, [], new Float32Array([dotValues(hostValues(backend, a), hostValues(backend, b))]));
+        return memory.output(backend, [], new Float32Array([dotValues(memory.values(backend, a), memory.values(backend, b))]));
       },
-      DOT_GRADIENT,
-    );
-  } else if (backendName === 'wasm') {
-    if (tf.getKernel(DOT_KERNEL, 'wasm') === undefined) {
-      tf.registerKernel({
-        kernelName: DOT_KERNEL,
-        backendName: 'wasm',
-        kernelFunc: ({ inputs, backend }) => {
-          const heap = backend as unknown as WasmHeap;
-          const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-          const sum = dotValues(heap.typedArrayFromHeap(a), heap.typedArrayFromHeap(b));
-          // The output is allocated after the reads: a heap growth detaches earlier views.
-          const out = heap.makeOutput([], 'float32');
-          heap.typedArrayFromHeap(out)[0] = sum;
-          return out;
-        },
-      });
-    }
-    if (tf.getGradient(DOT_KERNEL) === undefined) tf.registerGradient({ kernelName: DOT_KERNEL, ...DOT_GRADIENT });
-  } else {
-    return false;
+    });
   }
+  if (tf.getGradient(DOT_KERNEL) === undefined) tf.registerGradient({ kernelName: DOT_KERNEL, ...DOT_GRADIENT });
   registered.add(backendName);
   return true;
 }

@@ -143,3 +143,24 @@ describe('filterNorms and lastAxisVector', () => {
     tf.dispose([kernel, norms, full, bias]);
   });
 });
+
+describe.each(['cpu', 'wasm'] as const)('hostMemory on %s', (backend) => {
+  it('values is a view of the data where the backend keeps it; output copies; other backends get undefined', async () => {
+    const { hostMemory } = await import('../src/kit.js');
+    expect(hostMemory('webgl')).toBeUndefined();
+    await onBackend(backend, () => {
+      const memory = hostMemory(backend)!;
+      const x = tf.tensor1d([1.5, -2, 3]);
+      const engineBackend = tf.backend();
+      const info = { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as tf.TensorInfo;
+      expect(Array.from(memory.values(engineBackend, info))).toEqual([1.5, -2, 3]);
+      const source = new Float32Array([4, 5, 6, 7]);
+      const made = memory.output(engineBackend, [2, 2], source.subarray(0, 4));
+      source[0] = 99; // the output holds a copy
+      const y = tf.engine().makeTensorFromTensorInfo(made);
+      expect(y.shape).toEqual([2, 2]);
+      expect(Array.from(y.dataSync())).toEqual([4, 5, 6, 7]);
+      tf.dispose([x, y]);
+    });
+  });
+});

@@ -7,45 +7,13 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { elementwise } from '@flatmin/core/kit';
+import { elementwise, type HostMemory, hostMemory } from '@flatmin/core/kit';
 import { concatFlat, indicator, splitFlat } from './mask.js';
 
 /** The refresh kernel's name in tfjs' registry. */
 export const DROP_AND_GROW_KERNEL = 'FlatminDropAndGrow';
 /** The top-k masks kernel's name. */
 export const TOP_MASKS_KERNEL = 'FlatminTopMasks';
-
-/** How a host-memory backend hands out a tensor's float32 values and makes an output tensor. */
-export interface HostAccess {
-  values(backend: unknown, t: tf.TensorInfo): Float32Array;
-  output(backend: unknown, shape: number[], values: Float32Array): tf.TensorInfo;
-}
-
-interface CpuBackend {
-  data: { get(id: tf.DataId): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-interface WasmBackend {
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
-/** The backends that keep tensors in host memory, and how a kernel gets at them. @internal */
-export const HOSTS: Record<string, HostAccess> = {
-  cpu: {
-    values: (backend, t) => (backend as CpuBackend).data.get(t.dataId).values as Float32Array,
-    output: (backend, shape, values) => (backend as CpuBackend).makeTensorInfo(shape, 'float32', values),
-  },
-  wasm: {
-    values: (backend, t) => (backend as WasmBackend).typedArrayFromHeap(t),
-    output: (backend, shape, values) => {
-      // Allocate first: a heap growth detaches every view taken before it.
-      const out = (backend as WasmBackend).makeOutput(shape, 'float32');
-      (backend as WasmBackend).typedArrayFromHeap(out).set(values);
-      return out;
-    },
-  },
-};
 
 /** Whether the host-memory kernels may be used (tests turn them off to run the `tf.topk` route on cpu and wasm). */
 let hostKernel = true;
@@ -67,20 +35,20 @@ function listed(inputs: tf.NamedTensorInfoMap, prefix: string, parts: number): t
   return Array.from({ length: parts }, (_, i) => inputs[`${prefix}${i}`]!);
 }
 
-/** One float32 output per shape of `like`, cut from `values` in order. */
-function outputs(host: HostAccess, backend: unknown, like: readonly tf.TensorInfo[], values: Float32Array): tf.TensorInfo[] {
+/** One float32 output per shape of `like`, copied from consecutive pieces of `values`. */
+function outputs(host: HostMemory, backend: unknown, like: readonly tf.TensorInfo[], values: Float32Array): tf.TensorInfo[] {
   let offset = 0;
   return like.map((t) => {
     const size = t.shape.reduce((p, n) => p * n, 1);
-    const piece = values.slice(offset, offset + size);
+    const piece = values.subarray(offset, offset + size);
     offset += size;
-    return host.output(backend, t.shape.slice(), piece);
+    return host.output(backend, t.shape, piece);
   });
 }
 
 /** Register the two kernels for a host-memory backend; false where there is none (or the kernels are off). */
 function ensureKernels(backendName: string): boolean {
-  const host = HOSTS[backendName];
+  const host = hostMemory(backendName);
   if (host === undefined || !hostKernel) return false;
   if (tf.getKernel(DROP_AND_GROW_KERNEL, backendName) !== undefined) return true;
   tf.registerKernel({

@@ -1,7 +1,7 @@
 // Inputs refused by name for every factory, the composite's config and fromConfig, and the
 // delegation of state and observe to the inner perturbation.
 import * as tf from '@tensorflow/tfjs-core';
-import { type JsonValue, type Perturbation, SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
+import { type JsonValue, type Perturbation, type PerturbationContext, SharpnessAwareOptimizer, sharpnessAware } from '@flatmin/core';
 import { lookupComponent } from '@flatmin/core/kit';
 import { gradient } from '@flatmin/perturb-gradient';
 import { makeLinearProblem, makeTfLinear, runFactoryInputSuite, runRefusalTable } from '@flatmin/test-kit';
@@ -107,6 +107,29 @@ runRefusalTable('sparse(): the inner perturbation and the mask are checked', [
   },
 ]);
 
+
+/** A perturbation context for a direct `compute` call: no clean pass helpers, ‖g‖ given. */
+function computeContext(variables: tf.Variable[], grads: Record<string, tf.Tensor>, rho: tf.Scalar, gradNorm: number): PerturbationContext {
+  return {
+    step: 0,
+    random: null as never,
+    normEpsilon: 1e-12,
+    learningRate: 0.1,
+    variables,
+    grads,
+    loss: null,
+    objective: { perSample: null, parts: null },
+    rho,
+    gradNorm: () => tf.scalar(gradNorm),
+    gradientOf: () => {
+      throw new Error('gradientOf not expected');
+    },
+    evaluate: () => {
+      throw new Error('unused');
+    },
+  };
+}
+
 describe('sparse(): config, delegation', () => {
   it('nests the inner perturbation and the mask; ρ and requires come from the inner perturbation', () => {
     const perturbation = sparse(gradient({ rho: 0.2, p: 3 }), dynamicMask({ totalSteps: 100 }), { normalize: 'full' });
@@ -170,24 +193,7 @@ describe('sparse(): config, delegation', () => {
       needsGradient: false,
       select: () => ({ masks: { [w.name]: tf.tensor1d([1, 1, 0]) }, scale: 2 }),
     };
-    const context = {
-      step: 0,
-      random: null as never,
-      normEpsilon: 1e-12,
-      learningRate: 0.1,
-      variables: [w],
-      grads,
-      loss: null,
-      objective: { perSample: null, parts: null },
-      rho,
-      gradNorm: () => tf.scalar(13),
-      gradientOf: () => {
-        throw new Error('gradientOf not expected');
-      },
-      evaluate: () => {
-        throw new Error('unused');
-      },
-    };
+    const context = computeContext([w], grads, rho, 13);
     // SAM inside: ε = 2·(3, −4, 0)/5, its norm 2·ρ·5/(5 + 1e-12) known without a reduction.
     const sam = tf.tidy(() => {
       const { epsilon, epsilonNorm } = sparse(gradient(), elementMask).compute(context, {});
@@ -232,27 +238,7 @@ describe('sparse(): config, delegation', () => {
     for (const [normalize, expected] of [['masked', [2, 0]], ['full', [1.2, 0]]] as const) {
       const perturbation: Perturbation = sparse(gradient(), custom, { normalize });
       const { epsilon } = tf.tidy(() =>
-        perturbation.compute(
-          {
-            step: 0,
-            random: null as never,
-            normEpsilon: 1e-12,
-            learningRate: 0.1,
-            variables: [w, b],
-            grads,
-            loss: null,
-            objective: { perSample: null, parts: null },
-            rho,
-            gradNorm: () => tf.scalar(5),
-            gradientOf: () => {
-              throw new Error('gradientOf not expected');
-            },
-            evaluate: () => {
-              throw new Error('unused');
-            },
-          },
-          {},
-        ),
+        perturbation.compute(computeContext([w, b], grads, rho, 5), {}),
       );
       expect(Object.keys(epsilon)).toEqual([w.name]);
       // masked: 2·(3, 0)/‖(3, 0)‖ = (2, 0); full: 2·(3, 0)/‖(3, 0, 4)‖ = (1.2, 0).

@@ -12,15 +12,10 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hostMemory } from '../cpu-kernel.js';
 
 /** The kernel's name in tfjs' registry. */
 export const PICK_KERNEL = 'FlatminPick';
-
-/** Where the verdict's value sits, for the backends that keep tensors in host memory. */
-const VERDICT_READERS: Record<string, (backend: unknown, ok: tf.TensorInfo) => number> = {
-  cpu: (backend, ok) => (backend as { data: { get(id: tf.DataId): { values: ArrayLike<number> } } }).data.get(ok.dataId).values[0]!,
-  wasm: (backend, ok) => (backend as { typedArrayFromHeap(info: tf.TensorInfo): ArrayLike<number> }).typedArrayFromHeap(ok)[0]!,
-};
 
 /** Whether the host-memory kernel may be used (tests turn it off to run the element-wise route on cpu). */
 let hostKernel = true;
@@ -38,15 +33,15 @@ export function useHostPick(on: boolean): boolean {
 }
 
 function ensureKernel(backendName: string): boolean {
-  const read = VERDICT_READERS[backendName];
-  if (read === undefined || !hostKernel) return false;
+  const memory = hostMemory(backendName);
+  if (memory === undefined || !hostKernel) return false;
   if (tf.getKernel(PICK_KERNEL, backendName) !== undefined) return true;
   tf.registerKernel({
     kernelName: PICK_KERNEL,
     backendName,
     kernelFunc: ({ inputs, backend }) => {
       const { ok, t, e } = inputs as { ok: tf.TensorInfo; t: tf.TensorInfo; e: tf.TensorInfo };
-      const chosen = read(backend, ok) === 1 ? t : e;
+      const chosen = memory.values(backend, ok)[0] === 1 ? t : e;
       (backend as { incRef(id: tf.DataId): void }).incRef(chosen.dataId);
       return { dataId: chosen.dataId, shape: chosen.shape, dtype: chosen.dtype };
     },
