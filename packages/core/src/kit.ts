@@ -1,7 +1,7 @@
 /**
  * `@flatmin/core/kit`: what a component author needs besides the interfaces — config checks that
  * name the bad key, state bookkeeping and encoding, global named-tensor math, the component
- * registry (for `getConfig`/`fromConfig`), the seeded random source, and `attachAverager` (an
+ * registry (for `getConfig`/`fromConfig`), the seeded random source and normal draws, and `attachAverager` (an
  * averager by itself next to any tfjs optimizer: the handle behind an averager factory's `attach`).
  *
  * @example
@@ -34,6 +34,7 @@ export {
 export { type HostMemory, hostMemory } from './cpu-kernel.js';
 export { type Elementwise, elementwise, type Operand } from './elementwise.js';
 export { checkChoice, checkKnownKeys, checkNumber, checkOptions, type NumberRange } from './errors.js';
+export { fillNormal, normalDraws } from './normal.js';
 export { type GeneratorState, SeededRandom, seedState } from './random.js';
 export { COMPONENT_KINDS, type Component, type ComponentFactory, type ComponentKind, lookupComponent, registerComponent } from './registry.js';
 export { decodeNumber, disposeState, encodeNumber, replaceState, stateTensors, variableKey } from './state.js';

@@ -1,9 +1,10 @@
-// The shared tensor helpers on both of their paths (the cpu backend's matrix-product forms and the
+// The shared tensor helpers on both of their paths (the kernels of the host-memory backends and the
 // element-wise forms every other backend takes), against float64 sums written out here.
-import * as tf from '@tensorflow/tfjs-core';
 import { onBackend } from '@flatmin/test-kit';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { elementSum, filterNorms, filterSums, flatDot, globalDot, globalNorm, lastAxisVector, normalizeGlobal, scaleBy, sumOfSquares } from '../src/tensor-math.js';
+import { useWasmKernels } from '../src/wasm-kernels.js';
 
 // A second backend with the cpu kernels under another name: the helpers take their generic path there.
 const ALIAS = 'cpu-generic-path';
@@ -73,19 +74,34 @@ describe.each(['cpu', ALIAS])('on the %s backend', (backend) => {
   });
 });
 
-describe('filterSums on the cpu backend', () => {
-  it('is one matrix product (no Sum kernel, whose leading-axis reduction transposes first), with nothing left over', async () => {
-    await tf.setBackend('cpu');
-    const kernel = tf.randomNormal([64, 32], 0, 1, 'float32', 3);
-    const before = tf.memory().numTensors;
-    const profile = await tf.profile(() => {
-      tf.dispose(tf.tidy(() => filterSums(kernel)));
+describe.each([
+  ['cpu', 'cpu', true],
+  ['wasm without the WebAssembly module (its JavaScript loop)', 'wasm', false],
+] as const)('filterSums and filterNorms on %s', (_label, backend, module) => {
+  it('are one FlatminFilterSums kernel over the buffer (no Square; no Sum, whose leading-axis reduction transposes first), equal to float64 sums, with nothing left over', async () => {
+    await onBackend(backend, async () => {
+      useWasmKernels(module);
+      try {
+        const p = Array.from({ length: 60 }, (_, i) => Math.fround(Math.sin(i * 0.7) * 2));
+        const kernel = tf.tensor(p, [3, 4, 5]);
+        const before = tf.memory().numTensors;
+        let sums: tf.Tensor | undefined;
+        let norms: tf.Tensor | undefined;
+        const profile = await tf.profile(() => {
+          sums = filterSums(kernel);
+          norms = filterNorms(kernel);
+        });
+        expect(tf.memory().numTensors).toBe(before + 2);
+        expect(profile.kernels.map((k) => k.name)).toEqual(['FlatminFilterSums', 'FlatminFilterSums', 'Sqrt']);
+        expect(sums!.shape).toEqual([1, 1, 5]);
+        const column = (j: number, f: (v: number) => number) => p.filter((_, i) => i % 5 === j).reduce((s, v) => s + f(v), 0);
+        for (const [j, v] of Array.from(sums!.dataSync()).entries()) expect(v).toBeCloseTo(column(j, (x) => x), 5);
+        for (const [j, v] of Array.from(norms!.dataSync()).entries()) expect(v).toBeCloseTo(Math.sqrt(column(j, (x) => x * x)), 5);
+        tf.dispose([kernel, sums!, norms!]);
+      } finally {
+        useWasmKernels(true);
+      }
     });
-    expect(tf.memory().numTensors).toBe(before);
-    const names = profile.kernels.map((k) => k.name);
-    expect(names).toContain('BatchMatMul');
-    expect(names).not.toContain('Sum');
-    kernel.dispose();
   });
 });
 
