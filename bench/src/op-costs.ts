@@ -33,7 +33,7 @@ export async function opCosts(variables: readonly tf.Variable[], repetitions: nu
     },
     {
       key: 'normalDraws',
-      label: `normalDraws: the same draw as one seeded host buffer (sfc32 + ziggurat), one tensor per variable from its view`,
+      label: `normalDraws: the same draw from one seed (sfc32 + ziggurat): on wasm one kernel in place on the heap, elsewhere one host buffer, one tensor per variable from its view`,
       perStep: '1× gaussian/filterNoise/fisherNoise/RWP, k× worstOfK (since the one-buffer draws)',
       run: () => normalDraws(seed++, variables.map((v) => v.shape)),
     },

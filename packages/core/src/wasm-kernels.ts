@@ -34,7 +34,7 @@ export const NORMAL_BLOCK = 16384;
 
 /** What the kernels use of the wasm backend. */
 interface WasmBackendLike {
-  wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array; _malloc?(bytes: number): number };
+  wasm?: { asm?: { memory?: unknown }; wasmExports?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array; _malloc?(bytes: number): number };
   typedArrayFromHeap?(info: tf.TensorInfo): Float32Array;
 }
 
@@ -58,7 +58,8 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 function heapMemory(backend: WasmBackendLike): WebAssembly.Memory | undefined {
   const wasm = backend.wasm;
   if (wasm === undefined || typeof backend.typedArrayFromHeap !== 'function' || typeof WebAssembly !== 'object') return undefined;
-  const memory = wasm.asm?.memory ?? wasm.wasmMemory;
+  // Emscripten keeps the instance's exports as `asm` (the build tfjs 4.22 ships) or `wasmExports` (newer builds).
+  const memory = wasm.asm?.memory ?? wasm.wasmExports?.memory ?? wasm.wasmMemory;
   if (!(memory instanceof WebAssembly.Memory)) return undefined;
   return wasm.HEAPU8 !== undefined && wasm.HEAPU8.buffer === memory.buffer ? memory : undefined;
 }

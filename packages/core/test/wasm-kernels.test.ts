@@ -174,4 +174,21 @@ describe('elsewhere', () => {
     expect(wasmKernels({ wasm: { asm: { memory }, HEAPU8: new Uint8Array(8) }, typedArrayFromHeap: () => new Float32Array(0) })).toBeUndefined();
     expect(wasmKernels(null)).toBeUndefined();
   });
+
+  it('finds the heap memory under a newer Emscripten name (wasmExports) and works on it', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const heap = new Float32Array(memory.buffer);
+    const [p, q] = [values(9, 1), values(9, 2)];
+    heap.set(p, 0);
+    heap.set(q, 16);
+    const offsets = new Map<unknown, number>([['a', 0], ['b', 64]]);
+    const backend = {
+      wasm: { wasmExports: { memory }, HEAPU8: new Uint8Array(memory.buffer) },
+      typedArrayFromHeap: (t: tf.TensorInfo) => new Float32Array(memory.buffer, offsets.get(t.dataId)!, 9),
+    };
+    const kernels = wasmKernels(backend)!;
+    expect(kernels).toBeDefined();
+    const tensor = (id: string) => ({ dataId: id, shape: [9], dtype: 'float32' }) as unknown as tf.TensorInfo;
+    expect(kernels.dot(tensor('a'), tensor('b'))).toBeCloseTo(dot64(p, q), 9);
+  });
 });
