@@ -86,3 +86,23 @@ const HOST_MEMORY: Readonly<Record<string, HostMemory>> = {
 export function hostMemory(backendName: string): HostMemory | undefined {
   return HOST_MEMORY[backendName];
 }
+
+const hostKernels = new Set<string>();
+
+/**
+ * Register `kernelName` for the current backend when that backend keeps its tensors in this process
+ * (cpu, wasm): the kernel function `make` builds from the backend's {@link HostMemory}, and its
+ * gradient, each once and only if tfjs' registry has none. Whether the kernel can be used there
+ * (false on webgl, webgpu, tfjs-node: take a device route).
+ */
+export function registerHostKernel(kernelName: string, make: (memory: HostMemory) => tf.KernelFunc, gradient: Pick<tf.GradConfig, 'inputsToSave' | 'gradFunc'>): boolean {
+  const backendName = tf.getBackend();
+  const key = `${kernelName} ${backendName}`;
+  if (hostKernels.has(key)) return true;
+  const memory = hostMemory(backendName);
+  if (memory === undefined) return false;
+  if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc: make(memory) });
+  if (tf.getGradient(kernelName) === undefined) tf.registerGradient({ kernelName, ...gradient });
+  hostKernels.add(key);
+  return true;
+}

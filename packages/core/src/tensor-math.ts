@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { hostMemory } from './cpu-kernel.js';
+import { registerHostKernel } from './cpu-kernel.js';
 import { elementwise } from './elementwise.js';
 import type { NamedTensors } from './types.js';
 import { wasmKernels } from './wasm-kernels.js';
@@ -34,29 +34,19 @@ const DOT_GRADIENT: Pick<tf.GradConfig, 'inputsToSave' | 'gradFunc'> = {
   },
 };
 
-const registered = new Set<string>();
-
 /** Register the dot kernel for the current backend when it keeps tensors in host memory (cpu, wasm); whether it can be used. */
 function hostDotKernel(): boolean {
-  const backendName = tf.getBackend();
-  if (registered.has(backendName)) return true;
-  const memory = hostMemory(backendName);
-  if (memory === undefined) return false;
-  if (tf.getKernel(DOT_KERNEL, backendName) === undefined) {
-    tf.registerKernel({
-      kernelName: DOT_KERNEL,
-      backendName,
-      kernelFunc: ({ inputs, backend }) => {
+  return registerHostKernel(
+    DOT_KERNEL,
+    (memory) =>
+      ({ inputs, backend }) => {
         const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
         const kernels = wasmKernels(backend);
         const value = kernels !== undefined ? kernels.dot(a, b) : dotValues(memory.values(backend, a), memory.values(backend, b));
         return memory.output(backend, [], new Float32Array([value]));
       },
-    });
-  }
-  if (tf.getGradient(DOT_KERNEL) === undefined) tf.registerGradient({ kernelName: DOT_KERNEL, ...DOT_GRADIENT });
-  registered.add(backendName);
-  return true;
+    DOT_GRADIENT,
+  );
 }
 
 /**
@@ -117,23 +107,16 @@ function columnSumValues(x: Float32Array, cols: number, square: boolean): Float3
   return Float32Array.from(sums);
 }
 
-const filterKernelBackends = new Set<string>();
-
 /**
  * Register the per-filter sums kernel for the current backend when it keeps tensors in host memory
  * (cpu, wasm); whether it can be used. On wasm it runs flatmin's WebAssembly module when it can,
  * else (as on cpu) a JavaScript loop over the rows where the backend keeps them.
  */
 function filterSumsKernel(): boolean {
-  const backendName = tf.getBackend();
-  if (filterKernelBackends.has(backendName)) return true;
-  const memory = hostMemory(backendName);
-  if (memory === undefined) return false;
-  if (tf.getKernel(FILTER_SUMS_KERNEL, backendName) === undefined) {
-    tf.registerKernel({
-      kernelName: FILTER_SUMS_KERNEL,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
+  return registerHostKernel(
+    FILTER_SUMS_KERNEL,
+    (memory) =>
+      ({ inputs, backend, attrs }) => {
         const { x } = inputs as { x: tf.TensorInfo };
         const square = (attrs as { square?: boolean }).square === true;
         const cols = x.shape[x.shape.length - 1]!;
@@ -146,11 +129,8 @@ function filterSumsKernel(): boolean {
         }
         return memory.output(backend, shape, columnSumValues(memory.values(backend, x), cols, square));
       },
-    });
-  }
-  if (tf.getGradient(FILTER_SUMS_KERNEL) === undefined) tf.registerGradient({ kernelName: FILTER_SUMS_KERNEL, ...FILTER_SUMS_GRADIENT });
-  filterKernelBackends.add(backendName);
-  return true;
+    FILTER_SUMS_GRADIENT,
+  );
 }
 
 /**

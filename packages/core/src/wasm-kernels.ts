@@ -36,6 +36,7 @@ export const NORMAL_BLOCK = 16384;
 interface WasmBackendLike {
   wasm?: { asm?: { memory?: unknown }; wasmExports?: { memory?: unknown }; wasmMemory?: unknown; HEAPU8?: Uint8Array; _malloc?(bytes: number): number };
   typedArrayFromHeap?(info: tf.TensorInfo): Float32Array;
+  getMemoryOffset?(dataId: tf.DataId): number;
 }
 
 interface Exports {
@@ -76,7 +77,11 @@ function instantiate(backend: WasmBackendLike): WasmKernels | null {
   } catch {
     return null; // no SIMD in this engine
   }
-  const offset = (t: tf.TensorInfo): number => backend.typedArrayFromHeap!(t).byteOffset;
+  // The backend's own offset lookup where it has one (no view made per call), else a view's offset.
+  const offset =
+    typeof backend.getMemoryOffset === 'function'
+      ? (t: tf.TensorInfo): number => backend.getMemoryOffset!(t.dataId)
+      : (t: tf.TensorInfo): number => backend.typedArrayFromHeap!(t).byteOffset;
   // The normal draws' scratch on the heap, allocated on their first use and kept with the backend:
   // the tables (1 + 2 KiB), the generator's state (16 B) and the list of slow draws (64 KiB).
   let scratch = -1;
