@@ -9,7 +9,7 @@ export type BackendName = 'cpu' | 'wasm';
 export const ALL_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 
 export interface BenchOptions {
-  /** Timed rounds; each runs one block of every variant, in a rotating order. */
+  /** Timed rounds; each runs one block of every variant, in an order shuffled every round. */
   readonly rounds: number;
   /** Steps per block (k). */
   readonly steps: number;
@@ -23,7 +23,7 @@ export const USAGE = `Usage: pnpm bench [-- flags]      (or, in bench: node dist
 
 Step time, peak memory and host reads of SAM (sharpnessAware + gradient({ rho: 0.05 }))
 against its base optimizer (SGD), MLP 784-256-256-10, batch 128, synthetic data. Every round
-runs one block of each variant, in an order that rotates from round to round:
+runs one block of each variant, in an order shuffled from round to round:
   SGD (base), SAM default (onNonFinite 'skip', telemetry on), SAM no telemetry,
   SAM no guard (onNonFinite 'ignore'), SAM bare (both off), hand-rolled SAM (plain tfjs).
 
@@ -89,7 +89,7 @@ Step time of every perturbation generator of flatmin against the base optimizer 
 side in one run per backend: MLP 784-256-256-10, batch 128, synthetic data, every generator through
 sharpnessAware({ base: sgd(0.01), perturbation, seed: 1 }) with the core defaults (guard and
 telemetry on), next to its floor in plain tfjs (one pass = the base, two plain passes, k forward
-evaluations + one pass). Every round runs one block of each variant, in an order that rotates from
+evaluations + one pass). Every round runs one block of each variant, in an order shuffled from
 round to round. Also: loss evaluations and host reads per step, peak step memory.
 
 Flags:
@@ -148,7 +148,7 @@ adaptivePolicy({ totalSteps }), each through sharpnessAware({ base: sgd(0.01), p
 gradient(), schedule, seed: 1 }) with the core defaults (guard and telemetry on), and two
 references: a plain one-pass step through sharpnessAware (everyK({ k: 1e9, alpha: 0 })) and
 LookSAM without its reuse (everyK({ k: 5, alpha: 0 })). Every round runs one block of each
-variant, in an order that rotates from round to round. Also: the measured sharp fraction, loss
+variant, in an order shuffled from round to round. Also: the measured sharp fraction, loss
 evaluations and host reads per step.
 
 Flags:

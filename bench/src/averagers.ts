@@ -5,7 +5,7 @@
  *
  *   cost      step time of SGD, SGD + ema/swa standalone `update()`, SAM, SAM + ema/swa attached
  *             (`sharpnessAware({ averager })`), MLP 784-256-256-10, batch 128, synthetic data;
- *             interleaved rounds in a rotating order, CPU-time clock; each averaged variant's
+ *             interleaved rounds in an order shuffled every round, CPU-time clock; each averaged variant's
  *             ratio to its own base (SGD or SAM) = median of the per-round paired ratios
  *   quality   real MNIST (the demo's split and MLP): {SGD, SAM} × {none, EMA, SWA} × seeds;
  *             clean test accuracy of the final weights and of the averaged ones (apply,
@@ -201,6 +201,7 @@ async function costPart(options: Options) {
       steps: options.steps,
       warmup: WARMUP_STEPS,
       variable: variables[0]!,
+      order: 'shuffle',
       onRound: (round) => console.log(`  round ${round}/${options.rounds} (${((performance.now() - started) / 1000).toFixed(0)} s)`),
     },
   );

@@ -6,7 +6,7 @@
  * optimizer (SGD), on an MLP 784-256-256-10 with batch 128, measured side by side in one process
  * per backend (wasm and cpu, `--backend`), next to their floors in plain tfjs.
  *
- *   step time   interleaved blocks of k steps of every variant in a rotating order; median
+ *   step time   interleaved blocks of k steps of every variant in an order shuffled every round; median
  *               ms/step (CPU time of the process by default, `--clock wall`: wall clock); ratio
  *               to the base = median of the per-round paired ratios (min–max);
  *               targets: one-pass noise ≤ 1.10, two-pass ≤ 2.05, worst-of-k ≤ 1.10 × its floor
@@ -105,7 +105,7 @@ async function run(options: GeneratorOptions, specs: readonly GeneratorSpec[]): 
       stepsPerBlock: options.steps,
       warmupSteps: WARMUP_STEPS,
       countSteps: COUNT_STEPS,
-      order: 'variants rotate by one position every round',
+      order: 'variants in a seeded order shuffled every round',
       variants: specs.map(({ key, label, kind, description, evaluations, floor, over }) => ({ key, label, kind, description, evaluations, floor, over })),
       targets: TARGETS,
     },
@@ -137,6 +137,7 @@ async function runBackend(requested: BackendName, options: GeneratorOptions, spe
       steps: options.steps,
       warmup: WARMUP_STEPS,
       variable: variables[0]!,
+      order: 'shuffle',
       onRound: (round: number) =>
         process.stdout.isTTY
           ? process.stdout.write(`\r  round ${round}/${options.rounds} (${elapsed()})`)

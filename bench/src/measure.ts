@@ -3,4 +3,4 @@
  * reads. They live in `flatmin/cli` (the engine of `flatmin bench`); the benchmarks here import
  * them from there.
  */
-export { countHostReads, type HostReads, interleavedTiming, rotatedOrder, settle, type Step, type StepMemory, stepMemory, type Timing } from 'flatmin/cli';
+export { countHostReads, type HostReads, interleavedTiming, rotatedOrder, settle, shuffledOrder, type Step, type StepMemory, stepMemory, type Timing } from 'flatmin/cli';

@@ -5,8 +5,8 @@
  * next to SAM (`gradient({ rho: 0.05 })`, every step sharp) and the base optimizer (SGD), on an MLP
  * 784-256-256-10 with batch 128, measured side by side in one process per backend (wasm, then cpu).
  *
- *   step time      interleaved blocks of k steps (a multiple of 5) of every variant in a rotating
- *                  order; CPU time of the process by default (`--clock wall`); ratio to the base =
+ *   step time      interleaved blocks of k steps (a multiple of 5) of every variant in an order
+ *                  shuffled every round; CPU time of the process by default (`--clock wall`); ratio to the base =
  *                  median of the per-round paired ratios (min–max)
  *   floor          1 + the sharp fraction: LookSAM 1 + 1/k = 1.2, RST 1 + p = 1.5, AE-SAM 1 + its
  *                  measured sharp fraction (per round, from the host counters)
@@ -196,7 +196,7 @@ async function run(options: ScheduleOptions): Promise<number> {
       stepsPerBlock: options.steps,
       warmupSteps: WARMUP_STEPS,
       countSteps: COUNT_STEPS,
-      order: 'variants rotate by one position every round',
+      order: 'variants in a seeded order shuffled every round',
       variants: SPECS.map(({ key, label, description, expectedReads }) => ({ key, label, description, expectedReads })),
       targets: TARGETS,
     },
@@ -226,6 +226,7 @@ async function runBackend(requested: BackendName, options: ScheduleOptions, tota
       steps: options.steps,
       warmup: WARMUP_STEPS,
       variable: variables[0]!,
+      order: 'shuffle',
       onRound: (round: number) =>
         process.stdout.isTTY
           ? process.stdout.write(`\r  round ${round}/${options.rounds} (${elapsed()})`)

@@ -5,7 +5,7 @@
  * process, on wasm and on cpu (`--backend`).
  *
  *   step time   interleaved blocks of k steps of every variant (base, SAM default, SAM without
- *               telemetry, without guard, without both, hand-rolled SAM) in a rotating order;
+ *               telemetry, without guard, without both, hand-rolled SAM) in an order shuffled every round;
  *               median s/step each; the ratio to the base is the median of the per-round ratios
  *               (each round pairs the blocks), with its min/max over the rounds, and
  *               the guard's and the telemetry's cost in % of a base step    target ≤ 2.05
@@ -100,7 +100,7 @@ async function run(options: BenchOptions): Promise<number> {
       stepsPerBlock: options.steps,
       warmupSteps: WARMUP_STEPS,
       readCountSteps: READ_COUNT_STEPS,
-      order: 'variants rotate by one position every round',
+      order: 'variants in a seeded order shuffled every round',
       variants: VARIANTS.map(({ key, label, description }) => ({ key, label, description })),
       headline: HEADLINE,
       targets: TARGETS,
@@ -132,6 +132,7 @@ async function runBackend(requested: BackendName, options: BenchOptions) {
       steps: options.steps,
       warmup: WARMUP_STEPS,
       variable: variables[0]!,
+      order: 'shuffle',
       // A live counter on a terminal only; a log gets no partial lines.
       ...(process.stdout.isTTY ? { onRound: (round: number) => process.stdout.write(`\r  round ${round}/${options.rounds}`) } : {}),
     },

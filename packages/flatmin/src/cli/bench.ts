@@ -1,7 +1,8 @@
 /**
  * `flatmin bench`: what each chosen preset's step costs against its base optimizer (SGD) on the
  * demo's MLP and a batch of real MNIST digits — interleaved rounds (the variants' blocks in an
- * order that rotates every round, so a drift of the machine hits all alike), per-round ratios to
+ * order shuffled every round, seeded, so a drift of the machine hits all alike and no block always
+ * follows the same neighbour), per-round ratios to
  * the base, their median with the spread, and each method's floor: its forward-backward passes
  * per step, counted. Beside the time: the peak extra memory of one step over the base's, as a
  * multiple of the parameter bytes, the host reads per step, SAM written by hand in plain tfjs, and
@@ -83,7 +84,7 @@ export const BENCH_USAGE = `Usage: flatmin bench [--method sam,lookSam,...|all] 
 
 Times one optimizer step of each chosen preset against its base (plain SGD) on the demo's MLP
 (784-256-256-10) and one batch of MNIST digits: interleaved rounds (every variant's block of
-steps, each timed next to a block of SGD of its own, in an order that rotates every round), the
+steps, each timed next to a block of SGD of its own, in an order shuffled every round), the
 per-round ratio to that SGD block, its median and its min-max over the rounds, and each method's
 floor: the forward-backward passes per step it made (a step that is two passes costs at least
 about 2x when the passes dominate). Beside it: the peak
@@ -107,7 +108,7 @@ Flags:
   --batch N        batch size                        (default ${BENCH_DEFAULTS.batch})
   --hidden N       units of both hidden layers       (default ${BENCH_DEFAULTS.hidden}: 784-N-N-10)
   --repro          the papers' claims on MNIST instead (flatmin bench --repro --help)
-  --seed N         initial weights and the presets' seed (default 1)
+  --seed N         initial weights, the presets' seed and the order of the blocks (default 1)
   --backend NAME   tensorflow, wasm or cpu (default: the best one installed)
   --json           print the results as JSON on stdout (progress stays on stderr)
   --help           show this text
@@ -320,6 +321,8 @@ export async function runBench(options: BenchOptions, io: CliIo): Promise<BenchR
         warmup: options.warmup,
         variable: variants.map((v) => v.settleOn),
         pairWith: 0,
+        order: 'shuffle',
+        seed: options.seed,
         afterWarmup: () => {
           warmed = variants.map((v) => v.evaluations());
         },

@@ -57,6 +57,7 @@ export {
   interleavedTiming,
   type PairedTiming,
   rotatedOrder,
+  shuffledOrder,
   settle,
   type Step,
   type StepMemory,

@@ -77,6 +77,39 @@ export function rotatedOrder(n: number, round: number): number[] {
   return Array.from({ length: n }, (_, i) => (i + round) % n);
 }
 
+/**
+ * The order of `n` variants in round `round` (from 0), shuffled: a Fisher–Yates permutation of
+ * 0..n-1 drawn from a small generator seeded by `seed` and `round`, so the same seed gives the same
+ * orders. Unlike {@link rotatedOrder}, which keeps every variant's neighbours the same round after
+ * round (a rotation of a cycle is the same cycle), each variant follows a different one from round
+ * to round: what a block leaves behind (garbage for the collector, a cold cache) is not always
+ * paid by the same next block.
+ *
+ * @example
+ * ```ts
+ * import { shuffledOrder } from 'flatmin/cli';
+ *
+ * shuffledOrder(4, 0, 1); // a permutation of [0, 1, 2, 3], the same on every call
+ * ```
+ */
+export function shuffledOrder(n: number, round: number, seed: number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  // mulberry32 over a state mixed from the seed and the round.
+  let state = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca6b)) >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 /** The options of {@link interleavedTiming}. */
 export interface TimingOptions {
   /** Rounds: each times one block of every step. */
@@ -95,6 +128,14 @@ export interface TimingOptions {
    * step and round.
    */
   readonly pairWith?: number;
+  /**
+   * The order of the blocks in a round: `'rotate'` (the default, {@link rotatedOrder}) or
+   * `'shuffle'` ({@link shuffledOrder} with {@link TimingOptions.seed}), which changes every
+   * variant's neighbours from round to round.
+   */
+  readonly order?: 'rotate' | 'shuffle';
+  /** The seed of `order: 'shuffle'` (default 1). */
+  readonly seed?: number;
   /** Called once the warm-up steps of every variant are done, before the first timed block. */
   readonly afterWarmup?: () => void;
   /** Called after each round (from 1). */
@@ -105,8 +146,8 @@ export interface TimingOptions {
 
 /**
  * Warm every step up, then `rounds` rounds of one block of `steps` steps of each, in an order that
- * rotates by one every round ({@link rotatedOrder}) so a slow drift of the machine, or the
- * position within a round, hits all alike. Each block ends with one {@link settle}, inside the
+ * rotates by one every round ({@link rotatedOrder}; or is shuffled, `order: 'shuffle'`) so a slow
+ * drift of the machine, or the position within a round, hits all alike. Each block ends with one {@link settle}, inside the
  * timed span. With `pairWith`, every other step's block is timed next to a block of that base step
  * of its own.
  *
@@ -134,12 +175,14 @@ export async function interleavedTiming(steps: readonly Step[], options: TimingO
   options.afterWarmup?.();
 
   const base = options.pairWith;
+  if (options.order !== undefined && options.order !== 'rotate' && options.order !== 'shuffle') throw new RangeError(`interleavedTiming: order must be 'rotate' or 'shuffle', got ${String(options.order)}`);
+  const orderOf = (round: number) => (options.order === 'shuffle' ? shuffledOrder(steps.length, round, options.seed ?? 1) : rotatedOrder(steps.length, round));
   if (base !== undefined && !(Number.isInteger(base) && base >= 0 && base < steps.length)) throw new RangeError(`interleavedTiming: pairWith must be the index of a step (0–${steps.length - 1}), got ${base}`);
   const paired: PairedTiming | null = base === undefined ? null : { seconds: steps.map((): number[] => []), cpuSeconds: steps.map((): number[] => []) };
   const timing: Timing = { seconds: steps.map(() => []), cpuSeconds: steps.map(() => []), orders: [], paired };
   let done = 0;
   for (let round = 0; round < options.rounds; round++) {
-    const order = rotatedOrder(steps.length, round);
+    const order = orderOf(round);
     for (const index of order) {
       const alone = paired === null || index === base;
       const before = alone || round % 2 === 1 ? null : await block(base!, options.steps);

@@ -4,7 +4,7 @@
 import { axpy, linearGrad64, makeLinearProblem, makeTfLinear, maxRelativeError, norm64 } from '@flatmin/test-kit';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { countHostReads, interleavedTiming, rotatedOrder, stepMemory } from '../../src/cli/measure.js';
+import { countHostReads, interleavedTiming, rotatedOrder, shuffledOrder, stepMemory } from '../../src/cli/measure.js';
 import { forwardThenPass, handRolledSam } from '../../src/cli/reference.js';
 
 const LR = 0.1;
@@ -116,6 +116,44 @@ describe('the measurements', () => {
     }
     expect((await interleavedTiming(steps, { rounds: 1, steps: 1, warmup: 0, variable })).paired).toBeNull();
     await expect(interleavedTiming(steps, { rounds: 1, steps: 1, warmup: 0, variable, pairWith: 3 })).rejects.toThrow(/pairWith/);
+    variable.dispose();
+  });
+  it('shuffledOrder: a seeded permutation per round; its predecessors vary where a rotation keeps them', () => {
+    for (let round = 0; round < 50; round++) {
+      const order = shuffledOrder(5, round, 7);
+      expect([...order].sort()).toEqual([0, 1, 2, 3, 4]);
+      expect(shuffledOrder(5, round, 7)).toEqual(order);
+    }
+    expect(shuffledOrder(5, 0, 7)).not.toEqual(shuffledOrder(5, 0, 8));
+    expect(shuffledOrder(1, 3, 1)).toEqual([0]);
+    // Who runs just before variant 3 within a round, over 40 rounds: always variant 2 under a
+    // rotation, every other variant under the shuffle.
+    const predecessors = (orderOf: (round: number) => number[]) => {
+      const seen = new Set<number>();
+      for (let round = 0; round < 40; round++) {
+        const order = orderOf(round);
+        const at = order.indexOf(3);
+        if (at > 0) seen.add(order[at - 1]!);
+      }
+      return seen.size;
+    };
+    expect(predecessors((round) => rotatedOrder(5, round))).toBe(1);
+    expect(predecessors((round) => shuffledOrder(5, round, 1))).toBe(4);
+    // Every position of the round is taken by every variant about equally often.
+    const first = new Array(5).fill(0);
+    for (let round = 0; round < 1000; round++) first[shuffledOrder(5, round, 1)[0]!]++;
+    for (const count of first) expect(count).toBeGreaterThan(150);
+  });
+
+  it('interleavedTiming with order: shuffle runs the seeded shuffled orders; an unknown order is an error', async () => {
+    const log: number[] = [];
+    const variable = tf.variable(tf.zeros([1]));
+    const steps = [0, 1, 2, 3].map((i) => () => void log.push(i));
+    const timing = await interleavedTiming(steps, { rounds: 3, steps: 1, warmup: 0, variable, order: 'shuffle', seed: 5 });
+    const expected = [0, 1, 2].map((round) => shuffledOrder(4, round, 5));
+    expect(timing.orders).toEqual(expected);
+    expect(log).toEqual(expected.flat());
+    await expect(interleavedTiming(steps, { rounds: 1, steps: 1, warmup: 0, variable, order: 'random' as never })).rejects.toThrow(/order must be/);
     variable.dispose();
   });
 });
