@@ -108,7 +108,7 @@ function gather(refs: readonly SampleRef[]): Dataset {
 
 /**
  * A seeded generator of uniform numbers in [0, 1) (mulberry32): the same seed, the same draws (the
- * split's fixed order, the reproduction's label noise).
+ * split's fixed order, the reproduction's label noise, the bench's order of blocks).
  *
  * @example
  * ```ts
@@ -130,7 +130,7 @@ export function seededUniform(seed: number): () => number {
 }
 
 /** Fisher–Yates with {@link seededUniform}, so the order never changes. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
   const random = seededUniform(seed);
   for (let i = out.length - 1; i > 0; i--) {

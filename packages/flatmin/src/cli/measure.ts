@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { shuffled } from './data.js';
 
 /** One optimizer step (synchronous: on an async backend it only enqueues the work). */
 export type Step = () => void;
@@ -93,21 +94,9 @@ export function rotatedOrder(n: number, round: number): number[] {
  * ```
  */
 export function shuffledOrder(n: number, round: number, seed: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  // mulberry32 over a state mixed from the seed and the round.
-  let state = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca6b)) >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
+  // One generator state per (seed, round), mixed so neighbouring seeds and rounds draw apart.
+  const state = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca6b)) >>> 0;
+  return shuffled(rotatedOrder(n, 0), state);
 }
 
 /** The options of {@link interleavedTiming}. */
@@ -160,6 +149,10 @@ export interface TimingOptions {
  * ```
  */
 export async function interleavedTiming(steps: readonly Step[], options: TimingOptions): Promise<Timing> {
+  const base = options.pairWith;
+  if (base !== undefined && !(Number.isInteger(base) && base >= 0 && base < steps.length)) throw new RangeError(`interleavedTiming: pairWith must be the index of a step (0–${steps.length - 1}), got ${base}`);
+  if (options.order !== undefined && options.order !== 'rotate' && options.order !== 'shuffle') throw new RangeError(`interleavedTiming: order must be 'rotate' or 'shuffle', got ${String(options.order)}`);
+  const orderOf = (round: number) => (options.order === 'shuffle' ? shuffledOrder(steps.length, round, options.seed ?? 1) : rotatedOrder(steps.length, round));
   const settleOn = (index: number) => (Array.isArray(options.variable) ? (options.variable as readonly tf.Tensor[])[index]! : (options.variable as tf.Tensor));
   const block = async (index: number, k: number) => {
     const step = steps[index]!;
@@ -174,10 +167,6 @@ export async function interleavedTiming(steps: readonly Step[], options: TimingO
   for (let index = 0; index < steps.length; index++) await block(index, options.warmup);
   options.afterWarmup?.();
 
-  const base = options.pairWith;
-  if (options.order !== undefined && options.order !== 'rotate' && options.order !== 'shuffle') throw new RangeError(`interleavedTiming: order must be 'rotate' or 'shuffle', got ${String(options.order)}`);
-  const orderOf = (round: number) => (options.order === 'shuffle' ? shuffledOrder(steps.length, round, options.seed ?? 1) : rotatedOrder(steps.length, round));
-  if (base !== undefined && !(Number.isInteger(base) && base >= 0 && base < steps.length)) throw new RangeError(`interleavedTiming: pairWith must be the index of a step (0–${steps.length - 1}), got ${base}`);
   const paired: PairedTiming | null = base === undefined ? null : { seconds: steps.map((): number[] => []), cpuSeconds: steps.map((): number[] => []) };
   const timing: Timing = { seconds: steps.map(() => []), cpuSeconds: steps.map(() => []), orders: [], paired };
   let done = 0;
